@@ -1,0 +1,799 @@
+"""The built-in checks: one id per control the article names.
+
+Ids are stable once released; a check's evaluation reads declarations only. Run-time proof
+raises a check's level through :class:`~.checks.Evidence`, never through these functions.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .checks import Check, CheckContext, Finding
+from .model import (
+    ALERT_SIGNALS,
+    BOARD_METRICS,
+    CRITICAL_SIGNALS,
+    OUTCOME_METRICS,
+    REQUIRED_FAILURE_STATES,
+    Agent,
+    Owner,
+    stage_index,
+)
+
+PERMISSION_REVIEW_MAX_AGE_DAYS = 90
+WAIVER_MAX_DAYS_AHEAD = 90
+
+_EMAIL = re.compile(r"^[^<>@\s]+@[^<>@\s]+\.[^<>@\s]+$")
+_NAMED_EMAIL = re.compile(r"^(?P<name>[^<>@]+?)\s*<(?P<email>[^<>@\s]+@[^<>@\s]+\.[^<>@\s]+)>$")
+_PLACEHOLDERS = frozenset(
+    {
+        "tbd",
+        "tba",
+        "todo",
+        "fixme",
+        "n/a",
+        "na",
+        "none",
+        "null",
+        "unknown",
+        "owner",
+        "someone",
+        "anyone",
+        "nobody",
+        "admin",
+        "xxx",
+        "changeme",
+        "?",
+        "-",
+        "team",
+        "me",
+        "us",
+        "test",
+    }
+)
+# Words that name a group rather than a person.
+_GROUP_WORDS = frozenset(
+    {
+        "team",
+        "teams",
+        "group",
+        "squad",
+        "department",
+        "dept",
+        "oncall",
+        "on-call",
+        "support",
+        "ops",
+        "devops",
+        "sre",
+        "engineering",
+        "everyone",
+        "all",
+        "staff",
+        "rota",
+        "committee",
+        "owners",
+        "guild",
+        "channel",
+        "list",
+    }
+)
+_NO_REPLY = re.compile(r"^(no-?reply|do-?not-?reply)@", re.IGNORECASE)
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_CALLABLE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
+_SEMVER = re.compile(r"^(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?$")
+
+
+def person_problem(name: str | None) -> str | None:
+    """Why ``name`` does not name a person, or None when it does."""
+    if name is None or not name.strip():
+        return "the name is empty"
+    cleaned = name.strip()
+    if cleaned.lower() in _PLACEHOLDERS:
+        return f"'{cleaned}' is a placeholder, not a person"
+    if not re.search(r"[^\W\d_]{2,}", cleaned):
+        return f"'{cleaned}' is not a person's name"
+    if "@" in cleaned:
+        return f"'{cleaned}' is an address, not a person's name"
+    words = {word for word in re.split(r"[\s_/]+", cleaned.lower()) if word}
+    group = words & _GROUP_WORDS
+    if group:
+        return f"'{cleaned}' names a group ('{sorted(group)[0]}'), not a person"
+    return None
+
+
+def contact_problem(contact: str | None) -> str | None:
+    """Why ``contact`` is not a reachable address ('a@b.c' or 'Name <a@b.c>'), or None."""
+    if contact is None or not contact.strip():
+        return "no contact given"
+    text = contact.strip()
+    if text.lower() in _PLACEHOLDERS:
+        return f"'{text}' is a placeholder, not a contact"
+    named = _NAMED_EMAIL.match(text)
+    address = named.group("email") if named else text
+    if not _EMAIL.match(address):
+        return f"'{text}' is not an e-mail address"
+    if _NO_REPLY.match(address):
+        return f"'{text}' is a no-reply address: nobody reads it"
+    return None
+
+
+def _owner_problem(owner: Owner) -> str | None:
+    if owner.raw is not None:
+        named = _NAMED_EMAIL.match(owner.raw.strip())
+        if named is None:
+            if _EMAIL.match(owner.raw.strip()):
+                return (
+                    f"owner '{owner.raw}' is a bare address with no person; write "
+                    "owner: {name: <a person>, email: <their address>}"
+                )
+            return (
+                f"owner '{owner.raw}' has no contact; write "
+                "owner: {name: <a person>, email: <their address>}"
+            )
+        name, email = named.group("name"), named.group("email")
+    else:
+        name, email = owner.name, owner.email
+    return person_problem(name) or contact_problem(email)
+
+
+def _owner_name(owner: Owner) -> str:
+    if owner.raw is not None:
+        named = _NAMED_EMAIL.match(owner.raw.strip())
+        return named.group("name") if named else owner.raw
+    return owner.name or ""
+
+
+def check_owner(agent: Agent, context: CheckContext) -> Finding:
+    """GOV-001: a named human owner with a contact."""
+    if agent.owner is None:
+        return Finding.missing("no owner declared", "agents", agent.name)
+    problem = _owner_problem(agent.owner)
+    if problem:
+        return Finding.missing(
+            f"owner is not a named person with a contact: {problem}", "agents", agent.name, "owner"
+        )
+    return Finding.ok(f"owned by {_owner_name(agent.owner)}", "agents", agent.name, "owner")
+
+
+def check_decision_boundaries(agent: Agent, context: CheckContext) -> Finding:
+    """GOV-002: every tool falls under a decision boundary, and no decision is on both sides."""
+    base = ("agents", agent.name)
+    if not agent.tools:
+        return Finding.missing("no tools declared: list every tool the agent can call", *base)
+    if agent.autonomous is None and agent.human_approval is None:
+        return Finding.missing(
+            "no decision boundaries declared (decisions.autonomous, decisions.human_approval)",
+            *base,
+        )
+    autonomous = set(agent.autonomous or ())
+    human = set(agent.human_approval or ())
+    both = sorted(autonomous & human)
+    if both:
+        return Finding.missing(
+            f"decisions both autonomous and human-approved: {', '.join(both)}", *base, "decisions"
+        )
+    uncovered = sorted(t.name for t in agent.tools.values() if t.decision not in autonomous | human)
+    if uncovered:
+        return Finding.missing(
+            f"tools outside every decision boundary: {', '.join(uncovered)}", *base, "decisions"
+        )
+    return Finding.ok(
+        f"{len(agent.tools)} tools under {len(autonomous)} autonomous and "
+        f"{len(human)} human-approved decisions",
+        *base,
+        "decisions",
+    )
+
+
+def check_escalation(agent: Agent, context: CheckContext) -> Finding:
+    """GOV-003: every failure state names a human escalation owner."""
+    base = ("agents", agent.name)
+    if agent.escalation is None:
+        return Finding.missing("no escalation paths declared", *base)
+    absent = [state for state in REQUIRED_FAILURE_STATES if state not in agent.escalation]
+    if absent:
+        return Finding.missing(
+            f"failure states with no escalation owner: {', '.join(absent)}", *base, "escalation"
+        )
+    for state, owner in sorted(agent.escalation.items()):
+        problem = contact_problem(owner)
+        if problem:
+            return Finding.missing(
+                f"escalation owner for {state}: {problem}", *base, "escalation", state, "owner"
+            )
+    return Finding.ok(
+        f"{len(agent.escalation)} failure states each reach an owner", *base, "escalation"
+    )
+
+
+def check_least_privilege(agent: Agent, context: CheckContext) -> Finding:
+    """GOV-004: tools that write need a human: code-enforced approval from stabilization on."""
+    base = ("agents", agent.name)
+    if not agent.tools:
+        return Finding.missing("no tools declared", *base)
+    human = set(agent.human_approval or ())
+    strict = stage_index(agent.stage) >= stage_index("stabilization")
+    for tool in sorted(agent.tools.values(), key=lambda t: t.name):
+        if not tool.writes:
+            continue
+        path = (*base, "tools", tool.name)
+        if tool.access == "admin" and tool.approval != "required":
+            return Finding.missing(f"admin tool {tool.name} runs without approval: required", *path)
+        if strict and tool.approval != "required":
+            return Finding.missing(
+                f"{tool.access} tool {tool.name} runs without approval: required "
+                f"(every writing tool needs human approval at {agent.stage})",
+                *path,
+            )
+        if tool.approval != "required" and tool.decision not in human:
+            return Finding.missing(
+                f"{tool.access} tool {tool.name} has neither approval: required nor a "
+                "human-approval decision",
+                *path,
+            )
+    writers = sum(1 for tool in agent.tools.values() if tool.writes)
+    return Finding.ok(f"{writers} writing tools, each behind human approval", *base, "tools")
+
+
+def _parse_date(text: str) -> date:
+    return date.fromisoformat(text)
+
+
+def check_permissions_reviewed(agent: Agent, context: CheckContext) -> Finding:
+    """GOV-005: tool permissions audited within the last 90 days."""
+    base = ("agents", agent.name)
+    if agent.permissions_reviewed is None:
+        return Finding.missing("no permission review date (permissions_reviewed)", *base)
+    reviewed = _parse_date(agent.permissions_reviewed)
+    path = (*base, "permissions_reviewed")
+    age = (context.today - reviewed).days
+    if age < 0:
+        return Finding.missing(f"permission review date {reviewed} is in the future", *path)
+    if age > PERMISSION_REVIEW_MAX_AGE_DAYS:
+        return Finding.missing(
+            f"permissions last reviewed {reviewed}, {age} days ago "
+            f"(more than {PERMISSION_REVIEW_MAX_AGE_DAYS})",
+            *path,
+        )
+    return Finding.ok(f"permissions reviewed {reviewed} ({age} days ago)", *path)
+
+
+def check_permission_creep(agent: Agent, context: CheckContext) -> Finding:
+    """GOV-006: every declared tool is one the agent uses (only traces can show it)."""
+    if not agent.tools:
+        return Finding.missing("no tools declared", "agents", agent.name)
+    return Finding.ok(f"{len(agent.tools)} tools declared", "agents", agent.name, "tools")
+
+
+def waiver_problem(approved_by: str, reason: str, expires: str, today: date) -> str | None:
+    """Why a waiver is not acceptable on ``today``, or None."""
+    problem = person_problem(approved_by)
+    if problem:
+        return f"approver {problem}"
+    if len(reason.strip()) < 10 or reason.strip().lower() in _PLACEHOLDERS:
+        return "the reason does not say why the risk is accepted"
+    expiry = _parse_date(expires)
+    if expiry < today:
+        return f"expired on {expiry}"
+    if (expiry - today).days > WAIVER_MAX_DAYS_AHEAD:
+        return f"expires {expiry}, more than {WAIVER_MAX_DAYS_AHEAD} days ahead"
+    return None
+
+
+def check_waivers(agent: Agent, context: CheckContext) -> Finding:
+    """GOV-007: the agent's waivers name an approver and a reason and have not expired."""
+    own = [w for w in context.manifest.waivers if w.agent == agent.name]
+    if not own:
+        return Finding.ok("no waivers", "agents", agent.name)
+    for waiver in own:
+        problem = waiver_problem(waiver.approved_by, waiver.reason, waiver.expires, context.today)
+        if problem:
+            return Finding.missing(f"waiver for {waiver.check}: {problem}", "waivers", waiver.index)
+    return Finding.ok(f"{len(own)} valid waivers", "waivers", own[0].index)
+
+
+def check_risk_assessments(agent: Agent, context: CheckContext) -> Finding:
+    """GOV-008: each tool added since the last stage change has a risk-assessment record."""
+    base = ("agents", agent.name)
+    if agent.stage_changed is None:
+        return Finding.missing("no stage_changed date to judge new tools against", *base)
+    since = _parse_date(agent.stage_changed)
+    assessed = {record.scope for record in agent.risk_assessments or ()}
+    added = sorted(
+        tool.name
+        for tool in agent.tools.values()
+        if tool.added is not None and _parse_date(tool.added) >= since
+    )
+    unassessed = [name for name in added if name not in assessed]
+    if unassessed:
+        return Finding.missing(
+            f"tools added since {since} without a risk assessment: {', '.join(unassessed)}",
+            *base,
+            "tools",
+            unassessed[0],
+            "added",
+        )
+    return Finding.ok(f"{len(added)} tools added since {since}, each risk-assessed", *base)
+
+
+def check_kill_switch(agent: Agent, context: CheckContext) -> Finding:
+    """INF-001: a kill switch any operator can engage, with a halt deadline."""
+    base = ("agents", agent.name)
+    kill = agent.kill_switch
+    if kill is None:
+        return Finding.missing("no kill switch declared", *base)
+    path = (*base, "kill_switch")
+    target_ok = {
+        "env": bool(_ENV_NAME.match(kill.target)),
+        "file": bool(kill.target.strip()),
+        "callable": bool(_CALLABLE.match(kill.target)),
+        "http": kill.target.startswith(("http://", "https://")),
+    }[kill.mechanism]
+    if not target_ok:
+        expected = {
+            "env": "an environment variable name",
+            "file": "a file path",
+            "callable": "'package.module:function'",
+            "http": "an http(s) URL",
+        }[kill.mechanism]
+        return Finding.missing(
+            f"kill switch target '{kill.target}' is not {expected}", *path, "target"
+        )
+    if not kill.operators:
+        return Finding.missing("no operators named: who can engage it without engineering?", *path)
+    return Finding.ok(
+        f"{kill.mechanism} switch {kill.target}, halt within {kill.halt_within_s:g}s, "
+        f"{len(kill.operators)} operators",
+        *path,
+    )
+
+
+_BUDGET_KEYS = (
+    "tokens_per_session",
+    "tool_calls_per_session",
+    "sequential_actions_without_confirmation",
+)
+
+
+def check_budgets(agent: Agent, context: CheckContext) -> Finding:
+    """INF-002: hard limits on tokens, tool calls and unconfirmed sequential actions."""
+    base = ("agents", agent.name)
+    if agent.budgets is None:
+        return Finding.missing("no budgets declared", *base)
+    absent = [key for key in _BUDGET_KEYS if getattr(agent.budgets, key) is None]
+    if absent:
+        return Finding.missing(f"budgets missing: {', '.join(absent)}", *base, "budgets")
+    b = agent.budgets
+    return Finding.ok(
+        f"{b.tokens_per_session} tokens, {b.tool_calls_per_session} tool calls, "
+        f"{b.sequential_actions_without_confirmation} unconfirmed actions per session",
+        *base,
+        "budgets",
+    )
+
+
+def semver_key(version: str) -> tuple[int, int, int, int, str]:
+    """Sort key for a semantic version (a pre-release sorts before its release)."""
+    match = _SEMVER.match(version)
+    if match is None:
+        raise ValueError(f"not a semantic version: {version!r}")
+    major, minor, patch, pre = match.groups()
+    return (int(major), int(minor), int(patch), 0 if pre else 1, pre or "")
+
+
+def check_prompts(agent: Agent, context: CheckContext) -> Finding:
+    """INF-003: prompts are files with a version and an older version to roll back to."""
+    base = ("agents", agent.name)
+    if not agent.prompts:
+        return Finding.missing("no prompts declared", *base)
+    for prompt in agent.prompts:
+        path = (*base, "prompts", prompt.index)
+        file = context.resolve(prompt.path)
+        if not file.is_file():
+            return Finding.missing(f"prompt file {prompt.path} does not exist", *path, "path")
+        if prompt.rollback_to is None:
+            return Finding.missing(f"prompt {prompt.path} has no rollback_to version", *path)
+        if semver_key(prompt.rollback_to) >= semver_key(prompt.version):
+            return Finding.missing(
+                f"prompt {prompt.path}: rollback_to {prompt.rollback_to} is not older than "
+                f"{prompt.version}",
+                *path,
+                "rollback_to",
+            )
+    versions = ", ".join(f"{p.path}@{p.version}" for p in agent.prompts)
+    return Finding.ok(f"versioned prompts: {versions}", *base, "prompts")
+
+
+def check_regression(agent: Agent, context: CheckContext) -> Finding:
+    """INF-004: regression tests ran on the current prompt versions."""
+    base = ("agents", agent.name)
+    if not agent.prompts:
+        return Finding.missing("no versioned prompts to regression-test", *base)
+    versions = ", ".join(p.version for p in agent.prompts)
+    return Finding.ok(f"current prompt versions {versions}", *base, "prompts")
+
+
+def check_tracing(agent: Agent, context: CheckContext) -> Finding:
+    """OBS-001: tracing is required for every tool call."""
+    base = ("agents", agent.name)
+    if agent.tracing_required is None:
+        return Finding.missing("tracing not declared", *base)
+    if not agent.tracing_required:
+        return Finding.missing("tracing is declared as not required", *base, "tracing")
+    return Finding.ok("tracing required", *base, "tracing")
+
+
+def check_alerts(agent: Agent, context: CheckContext) -> Finding:
+    """OBS-002: an alert threshold for each of the article's signals."""
+    base = ("agents", agent.name)
+    if not agent.alerts:
+        return Finding.missing("no alerts declared", *base)
+    declared = {alert.signal for alert in agent.alerts}
+    absent = [signal for signal in ALERT_SIGNALS if signal not in declared]
+    if absent:
+        return Finding.missing(f"no alert for: {', '.join(absent)}", *base, "alerts")
+    return Finding.ok(f"alerts for all {len(ALERT_SIGNALS)} signals", *base, "alerts")
+
+
+def check_alerts_suspend(agent: Agent, context: CheckContext) -> Finding:
+    """OBS-003: critical alerts suspend the agent, not just notify."""
+    base = ("agents", agent.name)
+    if not agent.alerts:
+        return Finding.missing("no alerts declared", *base)
+    for alert in agent.alerts:
+        if alert.severity == "critical" and alert.action != "suspend":
+            return Finding.missing(
+                f"critical alert on {alert.signal} only does '{alert.action}'; it must suspend",
+                *base,
+                "alerts",
+                alert.index,
+                "action",
+            )
+    suspending = {alert.signal for alert in agent.alerts if alert.action == "suspend"}
+    absent = sorted(CRITICAL_SIGNALS - suspending)
+    if absent:
+        return Finding.missing(f"no suspending alert for: {', '.join(absent)}", *base, "alerts")
+    return Finding.ok(f"{len(suspending)} signals suspend the agent", *base, "alerts")
+
+
+def check_outcome_metrics(agent: Agent, context: CheckContext) -> Finding:
+    """OBS-004: task completion, escalation and error rates with a baseline and a threshold."""
+    base = ("agents", agent.name)
+    if agent.outcomes is None:
+        return Finding.missing("no outcome metrics declared", *base)
+    path = (*base, "outcomes")
+    no_baseline = [m for m in OUTCOME_METRICS if m not in agent.outcomes.baseline]
+    if no_baseline:
+        return Finding.missing(f"no baseline for: {', '.join(no_baseline)}", *path)
+    no_threshold = [m for m in OUTCOME_METRICS if m not in agent.outcomes.thresholds]
+    if no_threshold:
+        return Finding.missing(f"no threshold for: {', '.join(no_threshold)}", *path)
+    return Finding.ok("outcome metrics declared with baselines and thresholds", *path)
+
+
+def _load_metrics(file: Path) -> Any:
+    text = file.read_text(encoding="utf-8")
+    if file.suffix == ".json":
+        return json.loads(text)
+    return yaml.safe_load(text)
+
+
+def check_measured_outcomes(agent: Agent, context: CheckContext) -> Finding:
+    """OBS-005: measured outcomes meet their thresholds (the promotion evidence)."""
+    base = ("agents", agent.name)
+    outcomes = agent.outcomes
+    if outcomes is None or outcomes.measured_path is None:
+        return Finding.missing("no measured outcomes file (outcomes.measured.path)", *base)
+    path = (*base, "outcomes", "measured", "path")
+    file = context.resolve(outcomes.measured_path)
+    try:
+        measured = _load_metrics(file)
+    except FileNotFoundError:
+        return Finding.missing(
+            f"measured outcomes file {outcomes.measured_path} does not exist", *path
+        )
+    except (ValueError, yaml.YAMLError, UnicodeDecodeError) as error:
+        first = str(error).splitlines()[0]
+        return Finding.missing(
+            f"{outcomes.measured_path} is not valid JSON or YAML: {first}", *path
+        )
+    if not isinstance(measured, dict):
+        return Finding.missing(
+            f"{outcomes.measured_path} must be a mapping of metric to value", *path
+        )
+    misses: list[str] = []
+    for metric in OUTCOME_METRICS:
+        value = measured.get(metric)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            misses.append(f"{metric} not measured")
+            continue
+        bounds = outcomes.thresholds.get(metric, {})
+        if "min" in bounds and value < bounds["min"]:
+            misses.append(f"{metric} {value:g} < {bounds['min']:g}")
+        if "max" in bounds and value > bounds["max"]:
+            misses.append(f"{metric} {value:g} > {bounds['max']:g}")
+    if misses:
+        return Finding.missing(
+            f"measured outcomes miss their thresholds: {'; '.join(misses)}", *path
+        )
+    return Finding.ok(f"measured outcomes in {outcomes.measured_path} meet every threshold", *path)
+
+
+def check_anomaly_log(agent: Agent, context: CheckContext) -> Finding:
+    """OBS-006: an anomaly log, the evidence base for scaling."""
+    if agent.anomaly_log is None:
+        return Finding.missing("no anomaly log declared", "agents", agent.name)
+    return Finding.ok(
+        f"anomalies logged to {agent.anomaly_log}", "agents", agent.name, "anomaly_log"
+    )
+
+
+def check_board_metrics(agent: Agent, context: CheckContext) -> Finding:
+    """OBS-007: the board's business metrics, each with a source."""
+    base = ("agents", agent.name)
+    declared = agent.board_metrics or {}
+    absent = [metric for metric in BOARD_METRICS if metric not in declared]
+    if absent:
+        return Finding.missing(f"board metrics missing: {', '.join(absent)}", *base)
+    return Finding.ok("board metrics declared", *base, "board_metrics")
+
+
+def check_adversarial(agent: Agent, context: CheckContext) -> Finding:
+    """DQ-001: adversarial suites declared with a required pass rate."""
+    base = ("agents", agent.name)
+    if agent.adversarial is None or not agent.adversarial.suites:
+        return Finding.missing("no adversarial suites declared", *base)
+    suites = ", ".join(agent.adversarial.suites)
+    return Finding.ok(
+        f"suites {suites} at pass rate {agent.adversarial.min_pass_rate:g}", *base, "adversarial"
+    )
+
+
+def check_drift(agent: Agent, context: CheckContext) -> Finding:
+    """DQ-002: data drift detection with a threshold and an action."""
+    base = ("agents", agent.name)
+    if agent.drift is None:
+        return Finding.missing("no drift detection declared", *base)
+    drift = agent.drift
+    return Finding.ok(
+        f"{drift.metric} drift over {drift.threshold:g} triggers {drift.action}",
+        *base,
+        "data_quality",
+        "drift",
+    )
+
+
+def check_input_validation(agent: Agent, context: CheckContext) -> Finding:
+    """DQ-003: inputs are validated before the agent acts on them."""
+    base = ("agents", agent.name)
+    if agent.input_validation is None:
+        return Finding.missing("input validation not declared", *base)
+    if not agent.input_validation:
+        return Finding.missing(
+            "input validation is declared off", *base, "data_quality", "input_validation"
+        )
+    return Finding.ok("input validation on", *base, "data_quality", "input_validation")
+
+
+BUILTIN_CHECKS: tuple[Check, ...] = (
+    Check(
+        "GOV-001",
+        "governance",
+        "Named human owner",
+        "critical",
+        "declaration",
+        "Set owner: {name: <a person>, email: <their address>}; a team or placeholder is no owner.",
+        check_owner,
+    ),
+    Check(
+        "GOV-002",
+        "governance",
+        "Decision boundaries cover every tool",
+        "critical",
+        "declaration",
+        "List each tool's decision under decisions.autonomous or decisions.human_approval.",
+        check_decision_boundaries,
+    ),
+    Check(
+        "GOV-003",
+        "governance",
+        "Escalation owner for every failure state",
+        "critical",
+        "runtime",
+        "Map tool_error, budget_exceeded, policy_violation and low_confidence to an owner "
+        "under escalation, and prove each is reached with a test.",
+        check_escalation,
+    ),
+    Check(
+        "GOV-004",
+        "governance",
+        "Least privilege: writing tools need human approval",
+        "critical",
+        "runtime",
+        "Set approval: required on every write/admin tool and prove with a test that it does "
+        "not run unapproved.",
+        check_least_privilege,
+    ),
+    Check(
+        "GOV-005",
+        "governance",
+        "Permissions reviewed within 90 days",
+        "standard",
+        "declaration",
+        "Audit the agent's tool permissions and set permissions_reviewed to the audit date.",
+        check_permissions_reviewed,
+    ),
+    Check(
+        "GOV-006",
+        "governance",
+        "No unused tool permissions (permission creep)",
+        "standard",
+        "runtime",
+        "Remove tools the agent never uses; prove use with traces from tests.",
+        check_permission_creep,
+    ),
+    Check(
+        "GOV-007",
+        "governance",
+        "Waivers valid",
+        "standard",
+        "declaration",
+        "Give each waiver a named approver, a reason and an expiry at most 90 days ahead.",
+        check_waivers,
+    ),
+    Check(
+        "GOV-008",
+        "governance",
+        "Risk assessment for every new tool",
+        "critical",
+        "declaration",
+        "Add a risk_assessments record (scope, assessed_by, date, link) for each tool added "
+        "since stage_changed.",
+        check_risk_assessments,
+        min_stage="optimization",
+    ),
+    Check(
+        "INF-001",
+        "infrastructure",
+        "Kill switch halts the agent",
+        "critical",
+        "runtime",
+        "Declare kill_switch (mechanism, target, halt_within_s, operators) and prove with a "
+        "test that a runaway session stops in time.",
+        check_kill_switch,
+    ),
+    Check(
+        "INF-002",
+        "infrastructure",
+        "Budgets enforced",
+        "critical",
+        "runtime",
+        "Declare tokens_per_session, tool_calls_per_session and "
+        "sequential_actions_without_confirmation, and prove the agent stops at them.",
+        check_budgets,
+    ),
+    Check(
+        "INF-003",
+        "infrastructure",
+        "Prompts versioned with a rollback version",
+        "critical",
+        "declaration",
+        "Keep each prompt in a file with a semantic version and an older rollback_to version.",
+        check_prompts,
+    ),
+    Check(
+        "INF-004",
+        "infrastructure",
+        "Regression tests pass on the current prompt version",
+        "standard",
+        "runtime",
+        "Mark the agent's regression tests @pytest.mark.readiness('INF-004', agent=...).",
+        check_regression,
+    ),
+    Check(
+        "OBS-001",
+        "observability",
+        "Every tool call traced",
+        "critical",
+        "runtime",
+        "Set tracing: {required: true} and prove with a test that every tool call has a span.",
+        check_tracing,
+    ),
+    Check(
+        "OBS-002",
+        "observability",
+        "Alerts for the article's signals",
+        "standard",
+        "declaration",
+        "Declare an alert (threshold, window, action) for each signal: "
+        + ", ".join(ALERT_SIGNALS)
+        + ".",
+        check_alerts,
+    ),
+    Check(
+        "OBS-003",
+        "observability",
+        "Critical alerts suspend the agent",
+        "critical",
+        "declaration",
+        "Set action: suspend on alerts for " + ", ".join(sorted(CRITICAL_SIGNALS)) + ".",
+        check_alerts_suspend,
+    ),
+    Check(
+        "OBS-004",
+        "observability",
+        "Outcome metrics against a baseline",
+        "standard",
+        "declaration",
+        "Declare outcomes.baseline and outcomes.thresholds for task_completion_rate, "
+        "escalation_rate and error_rate.",
+        check_outcome_metrics,
+        min_stage="stabilization",
+    ),
+    Check(
+        "OBS-005",
+        "observability",
+        "Measured outcomes meet thresholds",
+        "critical",
+        "declaration",
+        "Export measured outcomes to the file outcomes.measured.path names and meet each "
+        "threshold before scaling.",
+        check_measured_outcomes,
+        min_stage="scaling",
+    ),
+    Check(
+        "OBS-006",
+        "observability",
+        "Anomaly log declared",
+        "standard",
+        "declaration",
+        "Declare anomaly_log: {location: ...}, where every anomaly is recorded.",
+        check_anomaly_log,
+        min_stage="scaling",
+    ),
+    Check(
+        "OBS-007",
+        "observability",
+        "Board metrics declared",
+        "standard",
+        "declaration",
+        "Declare board_metrics (cost_per_resolved_case, cycle_time, "
+        "error_rate_vs_human_baseline) with their sources.",
+        check_board_metrics,
+        min_stage="optimization",
+    ),
+    Check(
+        "DQ-001",
+        "data_quality",
+        "Adversarial suites pass",
+        "critical",
+        "runtime",
+        "Declare adversarial suites and min_pass_rate, and run them on the current prompt version.",
+        check_adversarial,
+    ),
+    Check(
+        "DQ-002",
+        "data_quality",
+        "Drift detection declared",
+        "standard",
+        "declaration",
+        "Declare data_quality.drift with a metric, threshold and action.",
+        check_drift,
+    ),
+    Check(
+        "DQ-003",
+        "data_quality",
+        "Input validation declared",
+        "standard",
+        "declaration",
+        "Validate inputs before the agent acts and set data_quality.input_validation: true.",
+        check_input_validation,
+    ),
+)
