@@ -1,10 +1,90 @@
-"""pytest integration: options, markers, items and the scorecard summary."""
+"""pytest integration: options, markers, readiness items and the scorecard summary.
+
+Without ``--readiness`` this module only declares its options and markers. With it, one
+:class:`~.session.ReadinessSession` is registered for the run and does the work.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import pytest
+
+if TYPE_CHECKING:
+    from .checks import Check
+
+OPTION_ENABLE = "readiness"
+OPTION_MANIFEST = "readiness_manifest"
+OPTION_JSON = "readiness_json"
+OPTION_AS_OF = "readiness_as_of"
+SESSION_PLUGIN_NAME = "agent-readiness-session"
+
+MARKER_READINESS = "readiness"
+MARKERS = (
+    "readiness(check, agent=None): a passing test is run-time evidence for the readiness check "
+    "`check` (e.g. 'INF-001') for `agent` (every agent when omitted); a failing one fails it.",
+)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("readiness", "agent readiness gate")
-    group.addoption("--readiness", action="store_true", default=False, help="run the readiness gate")
+    group = parser.getgroup("readiness", "agent readiness gate (pytest-agent-readiness)")
+    group.addoption(
+        "--readiness",
+        action="store_true",
+        default=False,
+        dest=OPTION_ENABLE,
+        help="score the project's agents against agent-readiness.yaml and fail the run when "
+        "the readiness gate fails.",
+    )
+    group.addoption(
+        "--readiness-manifest",
+        dest=OPTION_MANIFEST,
+        metavar="PATH",
+        default=None,
+        help="the manifest to read (default: agent-readiness.yaml at the rootdir; "
+        "ini: readiness_manifest).",
+    )
+    group.addoption(
+        "--readiness-json",
+        dest=OPTION_JSON,
+        metavar="PATH",
+        default=None,
+        help="write the scorecard JSON here (ini: readiness_json).",
+    )
+    group.addoption(
+        "--readiness-as-of",
+        dest=OPTION_AS_OF,
+        metavar="YYYY-MM-DD",
+        default=None,
+        help="judge dates (permission reviews, waivers) as of this day instead of today "
+        "(ini: readiness_as_of).",
+    )
+    parser.addini(
+        OPTION_MANIFEST, "readiness manifest path, relative to the ini file", default=None
+    )
+    parser.addini(OPTION_JSON, "scorecard JSON path, relative to the ini file", default=None)
+    parser.addini(OPTION_AS_OF, "judge dates as of this day (YYYY-MM-DD)", default=None)
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from . import hookspecs
+
+    pluginmanager.add_hookspecs(hookspecs)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Markers are registered even without --readiness, so --strict-markers runs keep working.
+    for line in MARKERS:
+        config.addinivalue_line("markers", line)
+    if not config.getoption(OPTION_ENABLE):
+        return
+    from .session import ReadinessSession
+
+    config.pluginmanager.register(ReadinessSession.from_config(config), SESSION_PLUGIN_NAME)
+
+
+def pytest_readiness_checks(config: pytest.Config) -> Sequence[Check]:
+    from .catalogue import BUILTIN_CHECKS
+
+    return BUILTIN_CHECKS
