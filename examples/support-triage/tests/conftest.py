@@ -1,0 +1,114 @@
+"""Fixtures that drive the real triage agent with a model the test controls."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from triage_bot import Crm, KnowledgeBase, Limits, ModelTurn, ToolCall, TriageBot
+
+from pytest_agent_readiness.manifest import load_manifest
+from pytest_agent_readiness.model import Agent
+
+MANIFEST = Path(__file__).parent.parent / "agent-readiness.yaml"
+
+
+class ScriptedModel:
+    """The 'compromised model': asks for whatever the test scripts, and records it."""
+
+    def __init__(self, turns: Callable[[int], ModelTurn]) -> None:
+        self._turns = turns
+        self._count = itertools.count()
+        self.asked: list[ToolCall] = []
+
+    def next_turn(self, messages: list[dict[str, Any]]) -> ModelTurn:
+        turn = self._turns(next(self._count))
+        self.asked.extend(turn.tool_calls)
+        return turn
+
+    @classmethod
+    def runaway(
+        cls, tool: str, arguments: dict[str, Any], *, per_turn: int = 1, tokens: int = 10
+    ) -> ScriptedModel:
+        ids = itertools.count(1)
+        return cls(
+            lambda _: ModelTurn(
+                tool_calls=tuple(
+                    ToolCall(tool, arguments, f"call_{next(ids):04d}") for _ in range(per_turn)
+                ),
+                input_tokens=tokens,
+                output_tokens=tokens,
+            )
+        )
+
+    @classmethod
+    def sequence(cls, *turns: ModelTurn) -> ScriptedModel:
+        return cls(lambda index: turns[index] if index < len(turns) else ModelTurn(text="done"))
+
+
+@pytest.fixture(scope="session")
+def span_exporter() -> InMemorySpanExporter:
+    exporter = InMemorySpanExporter()
+    provider = trace.get_tracer_provider()
+    if not isinstance(provider, TracerProvider):
+        provider = TracerProvider()
+        trace.set_tracer_provider(provider)
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    return exporter
+
+
+@pytest.fixture
+def spans(span_exporter: InMemorySpanExporter) -> Iterator[InMemorySpanExporter]:
+    span_exporter.clear()
+    yield span_exporter
+    span_exporter.clear()
+
+
+@pytest.fixture(scope="session")
+def declared() -> Agent:
+    """The triage bot as agent-readiness.yaml declares it: tests hold the code to this."""
+    return load_manifest(MANIFEST).agents["triage-bot"]
+
+
+@pytest.fixture
+def escalations() -> list[tuple[str, str, str]]:
+    return []
+
+
+@pytest.fixture
+def crm() -> Crm:
+    return Crm(tickets={"T-1": "I was charged twice for my order."})
+
+
+@pytest.fixture
+def make_bot(
+    declared: Agent, crm: Crm, escalations: list[tuple[str, str, str]]
+) -> Callable[..., TriageBot]:
+    assert declared.escalation is not None
+
+    def build(
+        model: ScriptedModel,
+        *,
+        approve: Callable[[ToolCall], bool] = lambda call: False,
+        confirm: Callable[[int], bool] = lambda actions: False,
+        kb: KnowledgeBase | None = None,
+    ) -> TriageBot:
+        return TriageBot(
+            model,
+            crm=crm,
+            kb=kb or KnowledgeBase({"Refunds": "Duplicate charges are refunded in 5 days."}),
+            escalation_owners=dict(declared.escalation or {}),
+            escalate=lambda state, owner, detail: escalations.append((state, owner, detail)),
+            approve=approve,
+            confirm=confirm,
+            limits=Limits(),
+        )
+
+    return build
