@@ -1,0 +1,102 @@
+"""Shared helpers: real manifests on disk, built from the ready example and mutated per test."""
+
+from __future__ import annotations
+
+import copy
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from pytest_agent_readiness.catalogue import BUILTIN_CHECKS
+from pytest_agent_readiness.checks import CheckRegistry, Evidence
+from pytest_agent_readiness.manifest import load_manifest
+from pytest_agent_readiness.model import Manifest
+from pytest_agent_readiness.scoring import Assessment, assess
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLES = REPO / "examples"
+READY_EXAMPLE = EXAMPLES / "support-triage"
+UNREADY_EXAMPLE = EXAMPLES / "unready-pilot"
+TODAY = date(2026, 11, 25)
+
+
+def ready_data() -> dict[str, Any]:
+    """The ready example's manifest as data (dates as ISO strings)."""
+    text = (READY_EXAMPLE / "agent-readiness.yaml").read_text(encoding="utf-8")
+    data: dict[str, Any] = yaml.load(text, Loader=_StringDates)
+    return data
+
+
+class _StringDates(yaml.SafeLoader):
+    """safe_load, but dates stay the strings they were written as."""
+
+
+_StringDates.add_constructor(
+    "tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node)
+)
+
+
+def registry() -> CheckRegistry:
+    checks = CheckRegistry()
+    checks.extend(BUILTIN_CHECKS)
+    return checks
+
+
+@dataclass
+class Project:
+    """A project directory with the ready example's prompts and a manifest written per test."""
+
+    root: Path
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.root / "agent-readiness.yaml"
+
+    def write(self, data: dict[str, Any]) -> Path:
+        self.manifest_path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+        return self.manifest_path
+
+    def write_text(self, text: str) -> Path:
+        self.manifest_path.write_text(text, encoding="utf-8")
+        return self.manifest_path
+
+    def load(self, data: dict[str, Any] | None = None) -> Manifest:
+        if data is not None:
+            self.write(data)
+        return load_manifest(self.manifest_path, display="agent-readiness.yaml")
+
+    def assess(
+        self,
+        data: dict[str, Any] | None = None,
+        *,
+        evidence: list[Evidence] | None = None,
+        today: date = TODAY,
+    ) -> Assessment:
+        return assess(self.load(data), registry(), evidence or [], today=today)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    shutil.copytree(READY_EXAMPLE / "prompts", tmp_path / "prompts")
+    shutil.copy(READY_EXAMPLE / "agent-readiness.yaml", tmp_path / "agent-readiness.yaml")
+    return Project(tmp_path)
+
+
+@pytest.fixture
+def data() -> dict[str, Any]:
+    """A fresh copy of the ready manifest's data, for a test to mutate."""
+    return copy.deepcopy(ready_data())
+
+
+Mutation = Callable[[dict[str, Any]], None]
+
+
+def agent_of(data: dict[str, Any], name: str = "triage-bot") -> dict[str, Any]:
+    agent: dict[str, Any] = data["agents"][name]
+    return agent
