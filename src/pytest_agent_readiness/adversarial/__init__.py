@@ -1,0 +1,63 @@
+"""Adversarial suites: attack cases as data, and oracles that decide them without a human."""
+
+from __future__ import annotations
+
+from .corpus import (
+    BUILTIN_SUITES,
+    PLACEHOLDERS,
+    TAXONOMY,
+    AttackStep,
+    Case,
+    CorpusError,
+    OracleSpec,
+    ResolvedAttack,
+    ResolvedStep,
+    SourceLocation,
+    Suite,
+    ToolResult,
+    ToolSpec,
+    combine_suites,
+    coverage,
+    load_builtin_suites,
+    load_suite_dir,
+    load_suite_file,
+    resolve_attack,
+    resolve_tool,
+)
+from .oracles import (
+    CaseResult,
+    Escalation,
+    Observation,
+    ToolCall,
+    evaluate,
+    plant_system_prompt_canaries,
+)
+
+__all__ = [
+    "BUILTIN_SUITES",
+    "PLACEHOLDERS",
+    "TAXONOMY",
+    "AttackStep",
+    "Case",
+    "CaseResult",
+    "CorpusError",
+    "Escalation",
+    "Observation",
+    "OracleSpec",
+    "ResolvedAttack",
+    "ResolvedStep",
+    "SourceLocation",
+    "Suite",
+    "ToolCall",
+    "ToolResult",
+    "ToolSpec",
+    "combine_suites",
+    "coverage",
+    "evaluate",
+    "load_builtin_suites",
+    "load_suite_dir",
+    "load_suite_file",
+    "plant_system_prompt_canaries",
+    "resolve_attack",
+    "resolve_tool",
+]
