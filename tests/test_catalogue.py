@@ -119,6 +119,7 @@ FAILS: list[Any] = [
     ("GOV-005", at("permissions_reviewed", value="2026-08-26"), "91 days ago"),
     ("GOV-005", at("permissions_reviewed", value="2026-12-01"), "in the future"),
     ("GOV-006", at("tools", value={}), "no tools declared"),
+    ("GOV-009", at("tools", value={}), "no tools declared"),
     ("GOV-007", waiver(expires="2026-11-24"), "expired on 2026-11-24"),
     ("GOV-007", waiver(expires="2027-02-24"), "more than 90 days ahead"),
     ("GOV-007", waiver(approved_by="TBD"), "approver 'TBD' is a placeholder"),

@@ -48,6 +48,8 @@ def minimal(pytester: pytest.Pytester) -> dict[str, Any]:
     """The ready manifest (without its tests) in a pytester project."""
     shutil.copytree(READY_EXAMPLE / "prompts", pytester.path / "prompts")
     data = ready_data()
+    # No adapter: these runs judge declarations and marked tests only (no built-in probes).
+    del data["agents"]["triage-bot"]["adapter"]
     write_manifest(pytester, data)
     return data
 
@@ -65,7 +67,14 @@ def test_ready_example_passes_with_proven_controls(pytester: pytest.Pytester) ->
     assert (card["verdict"], card["total"], card["incomplete"]) == ("ready", 20, False)
     kill = check(card, "triage-bot", "INF-001")
     assert kill["level"] == "proven"
-    assert kill["evidence"] == ["tests/test_controls.py::test_kill_switch_halts_a_runaway_session"]
+    assert kill["evidence"] == [
+        "agent-readiness.yaml::triage-bot::probe-kill-switch",
+        "tests/test_controls.py::test_kill_switch_halts_a_runaway_session",
+    ]
+    assert kill["evidence_sources"] == {
+        "agent-readiness.yaml::triage-bot::probe-kill-switch": "probe",
+        "tests/test_controls.py::test_kill_switch_halts_a_runaway_session": "test",
+    }
     assert check(card, "triage-bot", "GOV-001")["level"] == "declared"
 
 
@@ -258,8 +267,8 @@ def test_gate_fails_the_session_even_if_every_test_passes(
     pytester.makepyfile("def test_ok(): pass")
     result = pytester.runpytest("--readiness", "--readiness-json=scorecard.json", AS_OF)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    # 18 checks apply at stabilization; all pass as declared, yet the gate fails at 13/20.
-    result.assert_outcomes(passed=19, failed=1)
+    # 19 checks apply at stabilization; all pass as declared, yet the gate fails at 13/20.
+    result.assert_outcomes(passed=20, failed=1)
     result.stdout.fnmatch_lines(["*total 13 is under min_total 14*"])
 
 
@@ -272,6 +281,7 @@ def test_deselecting_readiness_checks_is_never_ready(
         @pytest.mark.readiness("GOV-003")
         @pytest.mark.readiness("GOV-004")
         @pytest.mark.readiness("GOV-006")
+        @pytest.mark.readiness("GOV-009")
         @pytest.mark.readiness("INF-001")
         @pytest.mark.readiness("INF-002")
         @pytest.mark.readiness("INF-004")

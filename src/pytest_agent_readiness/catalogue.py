@@ -272,6 +272,13 @@ def check_permission_creep(agent: Agent, context: CheckContext) -> Finding:
     return Finding.ok(f"{len(agent.tools)} tools declared", "agents", agent.name, "tools")
 
 
+def check_no_undeclared_tools(agent: Agent, context: CheckContext) -> Finding:
+    """GOV-009: the agent has and uses no tool the manifest does not declare."""
+    if not agent.tools:
+        return Finding.missing("no tools declared", "agents", agent.name)
+    return Finding.ok(f"{len(agent.tools)} tools declared", "agents", agent.name, "tools")
+
+
 def waiver_problem(approved_by: str, reason: str, expires: str, today: date) -> str | None:
     """Why a waiver is not acceptable on ``today``, or None."""
     problem = person_problem(approved_by)
@@ -658,6 +665,16 @@ BUILTIN_CHECKS: tuple[Check, ...] = (
         "since stage_changed.",
         check_risk_assessments,
         min_stage="optimization",
+    ),
+    Check(
+        "GOV-009",
+        "governance",
+        "No undeclared tools",
+        "critical",
+        "runtime",
+        "Declare every tool the agent has, or take it away from the agent; prove it with the "
+        "adapter's tool inventory and traces.",
+        check_no_undeclared_tools,
     ),
     Check(
         "INF-001",

@@ -120,6 +120,8 @@ class CheckResult:
     evidence: tuple[str, ...] = ()
     failed_evidence: tuple[str, ...] = ()
     waiver: Mapping[str, str] | None = None
+    # node id -> "probe" (a built-in run-time probe) or "test" (the team's own marked test)
+    evidence_sources: Mapping[str, EvidenceSource] = field(default_factory=dict)
 
     @property
     def points(self) -> int:

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from _pytest._code.code import ExceptionInfo, TerminalRepr
 
     from .checks import Check, CheckResult
+    from .probes import Probe
     from .session import ReadinessSession
 
 
@@ -58,15 +59,29 @@ class ManifestFile(pytest.File):
         return iter(())
 
     def collect_items(self, readiness: ReadinessSession) -> list[pytest.Item]:
-        """One item per (agent, applicable check), then the gate."""
+        """Per agent its probes and one item per applicable check, then the gate."""
         items: list[pytest.Item] = []
         agents: dict[str, AgentNode] = {}
-        for agent, check in readiness.planned():
+
+        def node(agent: str) -> AgentNode:
             if agent not in agents:
                 agents[agent] = AgentNode.from_parent(self, name=agent)
+            return agents[agent]
+
+        for agent, probe in readiness.planned_probes():
+            items.append(
+                ProbeItem.from_parent(
+                    node(agent),
+                    name=f"probe-{probe.name}",
+                    readiness=readiness,
+                    agent=agent,
+                    probe=probe,
+                )
+            )
+        for agent, check in readiness.planned():
             items.append(
                 CheckItem.from_parent(
-                    agents[agent], name=check.id, readiness=readiness, agent=agent, check=check
+                    node(agent), name=check.id, readiness=readiness, agent=agent, check=check
                 )
             )
         items.append(GateItem.from_parent(self, name="gate", readiness=readiness))
@@ -83,6 +98,8 @@ class AgentNode(pytest.Collector):
 class ReadinessItem(pytest.Item):
     """Base of the items the readiness session adds; they run after every other test."""
 
+    run_order = 2
+
     def __init__(self, *, readiness: ReadinessSession, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.readiness = readiness
@@ -92,7 +109,7 @@ class ReadinessItem(pytest.Item):
         excinfo: ExceptionInfo[BaseException],
         style: Any = None,
     ) -> str | TerminalRepr:
-        if isinstance(excinfo.value, (CheckFailed, GateFailed)):
+        if isinstance(excinfo.value, (CheckFailed, GateFailed, ProbeFailed)):
             return excinfo.value.describe()
         return super().repr_failure(excinfo, style=style)
 
@@ -122,8 +139,53 @@ class CheckItem(ReadinessItem):
         )
 
 
+class ProbeFailed(Exception):
+    """A built-in probe saw a declared control fail to hold."""
+
+    def __init__(self, check: str, agent: str, reason: str) -> None:
+        self.check = check
+        self.agent = agent
+        super().__init__(reason)
+
+    def describe(self) -> str:
+        return f"{self.check} run-time probe for {self.agent} failed:\n  {self}"
+
+
+class ProbeItem(ReadinessItem):
+    """Drives the real agent through its adapter; evidence (source ``probe``) for one check."""
+
+    run_order = 1
+
+    def __init__(self, *, agent: str, probe: Probe, **kwargs: Any) -> None:
+        from .session import EVIDENCE_PROPERTY, claim
+
+        super().__init__(**kwargs)
+        self.agent = agent
+        self.probe = probe
+        self.user_properties.append((EVIDENCE_PROPERTY, claim(probe.check, agent, "probe")))
+
+    def runtest(self) -> None:
+        from .probes import run_probe
+        from .session import MESSAGE_PROPERTY
+
+        outcome = run_probe(self.probe, self.readiness.probe_context(self.agent))
+        if not outcome.passed:
+            self.user_properties.append((MESSAGE_PROPERTY, outcome.reason))
+            raise ProbeFailed(self.probe.check, self.agent, outcome.reason)
+
+    def reportinfo(self) -> tuple[str, int | None, str]:
+        line = self.readiness.manifest.line_of("agents", self.agent, "adapter")
+        return (
+            self.readiness.manifest.path,
+            line - 1 if line else None,
+            f"{self.agent} probe {self.probe.name} ({self.probe.check})",
+        )
+
+
 class GateItem(ReadinessItem):
     """Fails when the project is not ready, naming each failing rule."""
+
+    run_order = 3
 
     def runtest(self) -> None:
         verdict = self.readiness.assessment().verdict

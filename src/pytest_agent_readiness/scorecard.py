@@ -47,6 +47,7 @@ def _check_entry(result: CheckResult) -> dict[str, Any]:
         "manifest_path": result.manifest_path,
         "evidence": list(result.evidence),
         "failed_evidence": list(result.failed_evidence),
+        "evidence_sources": dict(result.evidence_sources),
         "waiver": dict(result.waiver) if result.waiver is not None else None,
     }
 

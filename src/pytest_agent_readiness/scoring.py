@@ -100,6 +100,7 @@ def _judge(
         manifest_path=format_doc_path(finding.path),
         evidence=passed_tests,
         failed_evidence=tuple(sorted({e.nodeid for e in failed})),
+        evidence_sources={e.nodeid: e.source for e in sorted(evidence, key=lambda e: e.nodeid)},
     )
     if not finding.declared:
         reason = finding.reason

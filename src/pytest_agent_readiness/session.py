@@ -7,17 +7,42 @@ from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .checks import Check, CheckRegistry, CheckResult, DuplicateCheck, Evidence, Outcome
+if TYPE_CHECKING:
+    from .spans import SpanCaptureRegistry
+
+from .checks import (
+    Check,
+    CheckRegistry,
+    CheckResult,
+    DuplicateCheck,
+    Evidence,
+    EvidenceSource,
+    Outcome,
+)
+from .harness import find_adapters
 from .manifest import MANIFEST_NAME, ManifestError, load_manifest
 from .model import Manifest
 from .plugin import MARKER_READINESS
+from .probes import Probe, ProbeContext, probes_for
 from .scoring import Assessment, applicable, assess
 
 EVIDENCE_PROPERTY = "agent_readiness"
+MESSAGE_PROPERTY = "agent_readiness_message"
+
+
+def claim(check_id: str, agent: str, source: EvidenceSource) -> str:
+    """How an item says which check it is evidence for (a report property, so it crosses xdist)."""
+    return f"{check_id} {agent} {source}"
+
+
+def parse_claim(text: str) -> tuple[str, str, EvidenceSource]:
+    """The (check, agent, source) of a :func:`claim`."""
+    check_id, agent, source = [*text.split(" "), "test"][:3]
+    return check_id, agent, "probe" if source == "probe" else "test"
 
 
 def _as_of(config: pytest.Config) -> date:
@@ -65,7 +90,7 @@ def build_registry(config: pytest.Config) -> CheckRegistry:
 
 @dataclass
 class _TestRecord:
-    claims: tuple[tuple[str, str], ...]
+    claims: tuple[tuple[str, str, EvidenceSource], ...]
     outcome: Outcome = "passed"
     message: str = ""
     seen: bool = False
@@ -89,6 +114,9 @@ class ReadinessSession:
     deselected: int = 0
     collection_errors: int = 0
     scorecard: dict[str, Any] | None = None
+    span_registry: SpanCaptureRegistry | None = None
+    adapters: dict[str, Any] | None = None
+    tools_seen: dict[str, set[str]] = field(default_factory=dict)
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> ReadinessSession:
@@ -143,11 +171,39 @@ class ReadinessSession:
             if applicable(check, self.manifest.agents[name])
         ]
 
+    def planned_probes(self) -> list[tuple[str, Probe]]:
+        """(agent, probe) pairs, one probe item each, for agents that declare an adapter."""
+        return [
+            (name, probe)
+            for name in sorted(self.manifest.agents)
+            for probe in probes_for(self.manifest.agents[name])
+        ]
+
     def expected_nodeids(self) -> set[str]:
         base = self.manifest_nodeid
-        return {f"{base}::{agent}::{check.id}" for agent, check in self.planned()} | {
-            f"{base}::gate"
-        }
+        checks = {f"{base}::{agent}::{check.id}" for agent, check in self.planned()}
+        probes = {f"{base}::{agent}::probe-{probe.name}" for agent, probe in self.planned_probes()}
+        return checks | probes | {f"{base}::gate"}
+
+    # -- run-time probes ----------------------------------------------------------------------
+    def probe_context(self, agent_name: str) -> ProbeContext:
+        """Everything a probe of ``agent_name`` needs, with the adapter the project registered."""
+        from .spans import SpanCaptureRegistry
+
+        if self.span_registry is None:
+            self.span_registry = SpanCaptureRegistry()
+        if self.adapters is None:
+            self.adapters = find_adapters(self.config.pluginmanager.get_plugins())
+        agent = self.manifest.agents[agent_name]
+        assert agent.adapter is not None
+        return ProbeContext(
+            agent=agent,
+            adapter_name=agent.adapter,
+            factory=self.adapters.get(agent.adapter),
+            spans=self.span_registry,
+            base_dir=Path(self.manifest.base_dir),
+            tools_seen=self.tools_seen.setdefault(agent_name, set()),
+        )
 
     # -- hooks --------------------------------------------------------------------------------
     def pytest_report_header(self, config: pytest.Config) -> str:
@@ -171,7 +227,7 @@ class ReadinessSession:
         result = yield
         # Readiness items judge the evidence of every other test, so they run last, whatever
         # order other plugins (pytest-randomly) chose.
-        items.sort(key=lambda item: isinstance(item, ReadinessItem))
+        items.sort(key=lambda item: item.run_order if isinstance(item, ReadinessItem) else 0)
         return result
 
     def pytest_deselected(self, items: Sequence[pytest.Item]) -> None:
@@ -198,7 +254,7 @@ class ReadinessSession:
                 agents = [agent] if agent else sorted(self.manifest.agents)
                 claims.extend((check_id, name) for name in agents)
             for check_id, agent in sorted(set(claims)):
-                item.user_properties.append((EVIDENCE_PROPERTY, f"{check_id} {agent}"))
+                item.user_properties.append((EVIDENCE_PROPERTY, claim(check_id, agent, "test")))
         if problems:
             raise pytest.UsageError(
                 "invalid @pytest.mark.readiness marks:\n" + "\n".join(f"  {p}" for p in problems)
@@ -222,21 +278,20 @@ class ReadinessSession:
         if report.nodeid in self.expected and (report.when == "call" or report.outcome != "passed"):
             self.ran.add(report.nodeid)
         claims = tuple(
-            tuple(str(value).split(" ", 1))
+            parse_claim(str(value))
             for key, value in report.user_properties
             if key == EVIDENCE_PROPERTY
         )
         if not claims:
             return
-        record = self.records.setdefault(
-            report.nodeid,
-            _TestRecord(claims=claims),  # type: ignore[arg-type]
-        )
+        record = self.records.setdefault(report.nodeid, _TestRecord(claims=claims))
         record.seen = True
         if report.failed and record.outcome != "failed":
             record.outcome = "failed"
+            told = [str(v) for k, v in report.user_properties if k == MESSAGE_PROPERTY]
             crash = getattr(report.longrepr, "reprcrash", None)
-            record.message = str(getattr(crash, "message", "")).splitlines()[0] if crash else ""
+            crashed = str(getattr(crash, "message", "") or "").splitlines()
+            record.message = told[0] if told else (crashed[0] if crashed else "")
         elif (report.skipped and record.outcome == "passed") or (
             hasattr(report, "wasxfail") and record.outcome == "passed"
         ):
@@ -248,9 +303,9 @@ class ReadinessSession:
         for nodeid, record in sorted(self.records.items()):
             if not record.seen:
                 continue
-            for check_id, agent in record.claims:
+            for check_id, agent, source in record.claims:
                 collected.append(
-                    Evidence(nodeid, check_id, agent, record.outcome, "test", record.message)
+                    Evidence(nodeid, check_id, agent, record.outcome, source, record.message)
                 )
         return collected
 
@@ -291,6 +346,8 @@ class ReadinessSession:
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if self.span_registry is not None:
+            self.span_registry.close()
         if self.is_worker:
             return
         from .scorecard import build_scorecard, dumps, write_atomic

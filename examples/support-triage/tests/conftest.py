@@ -112,3 +112,81 @@ def make_bot(
         )
 
     return build
+
+
+# -- the adapter the readiness probes drive the agent through ---------------------------------
+
+from pytest_agent_readiness import AgentHandle, Harness, adapter  # noqa: E402
+from pytest_agent_readiness.scripted import ModelContext, ToolResult  # noqa: E402
+
+from triage_bot.config import ESCALATION_OWNERS, LIMITS  # noqa: E402
+
+SAMPLE_ARGUMENTS = {
+    "crm.read_ticket": {"ticket_id": "T-1"},
+    "kb.search": {"query": "refund"},
+    "crm.reply": {"ticket_id": "T-1", "text": "Your refund is on its way."},
+    "crm.issue_refund": {"ticket_id": "T-1", "amount": 30.0},
+}
+
+
+class HarnessModel:
+    """The harness's scripted model behind the triage bot's own model interface."""
+
+    def __init__(self, harness: Harness) -> None:
+        self.harness = harness
+
+    def next_turn(self, messages: list[dict[str, Any]]) -> ModelTurn:
+        results = []
+        for message in reversed(messages):
+            if message["role"] != "tool":
+                break
+            results.insert(0, ToolResult(message["call_id"], message["content"]))
+        turn = self.harness.model.next_turn(
+            ModelContext(task=messages[0]["content"], tool_results=tuple(results))
+        )
+        return ModelTurn(
+            tool_calls=tuple(ToolCall(c.name, dict(c.arguments), c.call_id or "") for c in turn.tool_calls),
+            text=turn.text,
+            input_tokens=turn.input_tokens,
+            output_tokens=turn.output_tokens,
+        )
+
+
+class LedgerCrm(Crm):
+    """The CRM double: every real action goes to the harness's effects ledger too."""
+
+    harness: Harness | None = None
+
+    def _record(self, action: str, arguments: dict[str, Any]) -> None:
+        assert self.harness is not None
+        self.harness.effects.record(f"crm.{action}", arguments)
+        super()._record(action, arguments)
+
+
+class LedgerKb(KnowledgeBase):
+    harness: Harness | None = None
+
+    def search(self, query: str) -> str:
+        assert self.harness is not None
+        self.harness.effects.record("kb.search", {"query": query}, write=False)
+        return super().search(query)
+
+
+@adapter("triage_bot")
+def triage_bot(harness: Harness) -> AgentHandle:
+    """The production triage bot, wired to the readiness harness instead of live systems."""
+    crm = LedgerCrm(tickets={"T-1": "I was charged twice for my order."})
+    kb = LedgerKb({"Refunds": "Duplicate charges are refunded in 5 days."})
+    crm.harness = kb.harness = harness
+    bot = TriageBot(
+        HarnessModel(harness),
+        crm=crm,
+        kb=kb,
+        escalation_owners=ESCALATION_OWNERS,
+        escalate=harness.escalate,
+        approve=lambda call: harness.request_approval(call.name, call.arguments),
+        confirm=harness.confirm,
+        limits=LIMITS,
+        tracer_provider=harness.tracer_provider,
+    )
+    return AgentHandle(run=bot.run, tools={name: SAMPLE_ARGUMENTS[name] for name in bot.tools})

@@ -121,6 +121,7 @@ class TriageBot:
         approve: Callable[[ToolCall], bool],
         confirm: Callable[[int], bool] = lambda actions: False,
         limits: Limits = Limits(),
+        tracer_provider: trace.TracerProvider | None = None,
     ) -> None:
         self.model = model
         self.crm = crm
@@ -130,7 +131,7 @@ class TriageBot:
         self.approve = approve
         self.confirm = confirm
         self.limits = limits
-        self.tracer = trace.get_tracer("triage_bot")
+        self.tracer = trace.get_tracer("triage_bot", tracer_provider=tracer_provider)
         self.tools: dict[str, Callable[..., str]] = {
             "crm.read_ticket": crm.read_ticket,
             "kb.search": kb.search,

@@ -1,0 +1,484 @@
+"""The harness an adapter wires an agent to, so tests can drive it and watch what it does.
+
+An *adapter* is a factory a project registers (``@adapter("triage_bot")`` in ``conftest.py``)
+under the name the manifest's ``adapter:`` gives. The harness calls it with a :class:`Harness`
+and gets back something it can call with a task. The factory builds the real agent around:
+
+- ``harness.model``: the scripted "compromised" model (for plain agents; framework integrations
+  translate it, e.g. ``harness.pydantic_ai_model()``);
+- ``harness.tracer_provider``: where the agent's OpenTelemetry spans must go;
+- ``harness.request_approval(tool, arguments)``: the agent's human-approval step;
+- ``harness.confirm(actions)``: the confirmation asked after many unconfirmed actions;
+- ``harness.escalate(state, owner, detail)``: the escalation sink;
+- ``harness.effects``: the ledger the test doubles of external systems (CRM, payments, e-mail)
+  record every real action in.
+
+Spans alone are not proof (a span can exist for a call that never ran, and a side effect can
+happen with no span), so the probes hold the effects ledger against spans and approvals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import import_module
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
+
+    from .model import Agent, KillSwitch
+    from .scripted import ScriptedModel
+
+ADAPTER_ATTRIBUTE = "__agent_readiness_adapter__"
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+Factory = TypeVar("Factory", bound=Callable[..., Any])
+
+
+def adapter(name: str) -> Callable[[Factory], Factory]:
+    """Register the decorated factory as the adapter the manifest calls ``name``.
+
+    The factory takes a :class:`Harness` and returns an :class:`AgentHandle` or a callable that
+    runs the agent on a task (sync or async)::
+
+        @adapter("triage_bot")
+        def triage_bot(harness):
+            bot = TriageBot(harness.model, escalate=harness.escalate, ...)
+            return AgentHandle(run=bot.run, tools={"kb.search": {"query": "refund"}})
+    """
+
+    def mark(factory: Factory) -> Factory:
+        setattr(factory, ADAPTER_ATTRIBUTE, name)
+        return factory
+
+    return mark
+
+
+def find_adapters(namespaces: Iterable[object]) -> dict[str, Callable[[Harness], Any]]:
+    """Adapters registered with :func:`adapter` in ``namespaces`` (conftest modules, plugins)."""
+    found: dict[str, Callable[[Harness], Any]] = {}
+    for namespace in namespaces:
+        for value in list(vars(namespace).values()) if hasattr(namespace, "__dict__") else ():
+            name = getattr(value, ADAPTER_ATTRIBUTE, None)
+            if isinstance(name, str) and callable(value):
+                found.setdefault(name, value)
+    return found
+
+
+class AdapterError(Exception):
+    """An adapter is missing, raises, or returns something the harness cannot run."""
+
+
+@dataclass(frozen=True)
+class AgentHandle:
+    """What an adapter returns: how to run the agent, and which tools it really has.
+
+    ``tools`` maps each tool the agent can call to benign sample arguments the scripted model
+    uses when it asks for that tool (the probes need calls the tool accepts). ``close`` runs
+    after each session.
+    """
+
+    run: Callable[[str], Any]
+    tools: Mapping[str, Mapping[str, object]] | None = None
+    close: Callable[[], None] | None = None
+
+
+def as_handle(made: object, adapter_name: str) -> AgentHandle:
+    """Accept an :class:`AgentHandle` or a bare callable from an adapter."""
+    if isinstance(made, AgentHandle):
+        return made
+    if callable(made):
+        return AgentHandle(run=made)
+    raise AdapterError(
+        f"adapter '{adapter_name}' returned {type(made).__name__}; expected an AgentHandle or "
+        "a callable that runs the agent on a task"
+    )
+
+
+# -- what the test doubles and the agent report to the harness ------------------------------
+
+
+@dataclass(frozen=True)
+class Effect:
+    """One action that really happened in an external system."""
+
+    tool: str
+    arguments: Mapping[str, object]
+    write: bool
+    at_ns: int
+
+
+class EffectsLedger:
+    """Where test doubles record every real action; can also make the next action fail."""
+
+    def __init__(self, write_tools: Iterable[str] = ()) -> None:
+        self._lock = threading.Lock()
+        self._effects: list[Effect] = []
+        self._faults: dict[str, BaseException] = {}
+        self._write_tools = frozenset(write_tools)
+
+    def record(
+        self, tool: str, arguments: Mapping[str, object] | None = None, *, write: bool | None = None
+    ) -> None:
+        """Record that ``tool`` acted; raise the fault scheduled for it, if any (then nothing
+        happened and nothing is recorded)."""
+        with self._lock:
+            fault = self._faults.pop(tool, None)
+            if fault is not None:
+                raise fault
+            is_write = tool in self._write_tools if write is None else write
+            self._effects.append(Effect(tool, dict(arguments or {}), is_write, time.time_ns()))
+
+    def fail_next(self, tool: str, error: BaseException) -> None:
+        """Make the next action of ``tool`` raise ``error``."""
+        with self._lock:
+            self._faults[tool] = error
+
+    @property
+    def effects(self) -> tuple[Effect, ...]:
+        with self._lock:
+            return tuple(self._effects)
+
+    def of(self, tool: str) -> list[Effect]:
+        """The effects of one tool."""
+        return [effect for effect in self.effects if effect.tool == tool]
+
+
+@dataclass(frozen=True)
+class ApprovalRequest:
+    tool: str
+    arguments: Mapping[str, object]
+    granted: bool
+    at_ns: int
+
+
+class ApprovalDesk:
+    """The human-approval step, played by the harness: it decides by ``policy``."""
+
+    def __init__(self, policy: Callable[[str, Mapping[str, object]], bool] | None = None) -> None:
+        self.policy = policy or (lambda tool, arguments: False)
+        self._lock = threading.Lock()
+        self._requests: list[ApprovalRequest] = []
+
+    def request(self, tool: str, arguments: Mapping[str, object] | None = None) -> bool:
+        """The agent asks a human to approve ``tool``; returns the decision."""
+        arguments = dict(arguments or {})
+        granted = bool(self.policy(tool, arguments))
+        with self._lock:
+            self._requests.append(ApprovalRequest(tool, arguments, granted, time.time_ns()))
+        return granted
+
+    @property
+    def requests(self) -> tuple[ApprovalRequest, ...]:
+        with self._lock:
+            return tuple(self._requests)
+
+
+@dataclass(frozen=True)
+class Escalation:
+    state: str
+    owner: str
+    detail: str
+
+
+class EscalationSink:
+    """Where the agent's escalations land, so a test can see who was reached."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._events: list[Escalation] = []
+
+    def escalate(self, state: str, owner: str, detail: str = "") -> None:
+        with self._lock:
+            self._events.append(Escalation(state, owner, detail))
+
+    @property
+    def events(self) -> tuple[Escalation, ...]:
+        with self._lock:
+            return tuple(self._events)
+
+
+class ConfirmationDesk:
+    """Answers the agent's "may I go on?" after many unconfirmed actions."""
+
+    def __init__(self, answer: bool = False) -> None:
+        self.answer = answer
+        self._lock = threading.Lock()
+        self._asked: list[int] = []
+
+    def confirm(self, actions: int) -> bool:
+        with self._lock:
+            self._asked.append(actions)
+        return self.answer
+
+    @property
+    def asked(self) -> tuple[int, ...]:
+        with self._lock:
+            return tuple(self._asked)
+
+
+# -- the kill switch, engaged the way an operator would --------------------------------------
+
+
+class KillSwitchError(Exception):
+    """The declared kill switch cannot be driven (bad target, unreachable callable)."""
+
+
+class _FlagHandler(BaseHTTPRequestHandler):
+    server: _FlagServer
+
+    def do_GET(self) -> None:
+        body = json.dumps({"engaged": self.server.engaged}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        return
+
+
+class _FlagServer(ThreadingHTTPServer):
+    daemon_threads = True
+    engaged = False
+
+
+class KillSwitchDriver:
+    """Engages and disengages a declared kill switch; always disengage (use ``with``).
+
+    - ``env``: sets the variable to ``1`` (restores the old value after);
+    - ``file``: creates the file (relative to the manifest; removed after);
+    - ``callable``: calls ``module:function(True)``, then ``(False)``;
+    - ``http``: serves ``{"engaged": bool}`` on 127.0.0.1 at the target's path (the target's
+      port when it names a local one, else a free port); the agent polls :attr:`url`.
+    """
+
+    def __init__(self, spec: KillSwitch, base_dir: Path) -> None:
+        self.spec = spec
+        self.base_dir = base_dir
+        self.engaged_at_ns: int | None = None
+        self._saved_env: str | None = None
+        self._file_existed = False
+        self._server: _FlagServer | None = None
+        self._thread: threading.Thread | None = None
+        self.url: str | None = None
+
+    def __enter__(self) -> KillSwitchDriver:
+        if self.spec.mechanism == "http":
+            self._serve()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        try:
+            self.disengage()
+        finally:
+            if self._server is not None:
+                self._server.shutdown()
+                self._server.server_close()
+                self._server = None
+
+    def _serve(self) -> None:
+        parts = urlsplit(self.spec.target)
+        port = parts.port if parts.hostname in LOCAL_HOSTS and parts.port else 0
+        self._server = _FlagServer(("127.0.0.1", port), _FlagHandler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        path = parts.path or "/"
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}{path}"
+
+    def _callable(self) -> Callable[[bool], object]:
+        module_name, _, attribute = self.spec.target.partition(":")
+        try:
+            target: Any = import_module(module_name)
+            for part in attribute.split("."):
+                target = getattr(target, part)
+        except (ImportError, AttributeError) as error:
+            raise KillSwitchError(
+                f"kill switch callable {self.spec.target} cannot be imported: {error}"
+            ) from None
+        if not callable(target):
+            raise KillSwitchError(f"kill switch target {self.spec.target} is not callable")
+        return target  # type: ignore[no-any-return]
+
+    @property
+    def path(self) -> Path:
+        return self.base_dir / self.spec.target
+
+    def engage(self) -> None:
+        """Throw the switch, as an operator would."""
+        mechanism = self.spec.mechanism
+        if mechanism == "env":
+            self._saved_env = os.environ.get(self.spec.target)
+            os.environ[self.spec.target] = "1"
+        elif mechanism == "file":
+            self._file_existed = self.path.exists()
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.write_text("engaged by pytest-agent-readiness\n", encoding="utf-8")
+        elif mechanism == "callable":
+            self._callable()(True)
+        else:
+            if self._server is None:
+                self._serve()
+            assert self._server is not None
+            self._server.engaged = True
+        self.engaged_at_ns = time.time_ns()
+
+    def disengage(self) -> None:
+        """Release the switch and restore what was there before."""
+        if self.engaged_at_ns is None:
+            return
+        mechanism = self.spec.mechanism
+        if mechanism == "env":
+            if self._saved_env is None:
+                os.environ.pop(self.spec.target, None)
+            else:
+                os.environ[self.spec.target] = self._saved_env
+        elif mechanism == "file":
+            if not self._file_existed:
+                self.path.unlink(missing_ok=True)
+        elif mechanism == "callable":
+            self._callable()(False)
+        elif self._server is not None:
+            self._server.engaged = False
+        self.engaged_at_ns = None
+
+
+# -- the harness ------------------------------------------------------------------------------
+
+
+@dataclass
+class Harness:
+    """Everything an adapter wires the agent to for one session."""
+
+    agent: Agent
+    model: ScriptedModel
+    tracer_provider: TracerProvider
+    effects: EffectsLedger
+    approvals: ApprovalDesk = field(default_factory=ApprovalDesk)
+    escalations: EscalationSink = field(default_factory=EscalationSink)
+    confirmations: ConfirmationDesk = field(default_factory=ConfirmationDesk)
+    kill_switch: KillSwitchDriver | None = None
+
+    @property
+    def escalation_owners(self) -> Mapping[str, str]:
+        """The manifest's owner per failure state."""
+        return dict(self.agent.escalation or {})
+
+    @property
+    def kill_switch_url(self) -> str | None:
+        """For an ``http`` kill switch: the URL the agent must poll in this session."""
+        return self.kill_switch.url if self.kill_switch is not None else None
+
+    def request_approval(self, tool: str, arguments: Mapping[str, object] | None = None) -> bool:
+        """The agent's human-approval step."""
+        return self.approvals.request(tool, arguments)
+
+    def confirm(self, actions: int) -> bool:
+        """The agent's confirmation after ``actions`` unconfirmed actions."""
+        return self.confirmations.confirm(actions)
+
+    def escalate(self, state: str, owner: str, detail: str = "") -> None:
+        """The agent's escalation sink."""
+        self.escalations.escalate(state, owner, detail)
+
+    def pydantic_ai_model(self) -> Any:
+        """The scripted model as a PydanticAI ``FunctionModel``."""
+        from .integrations.pydantic_ai import function_model
+
+        return function_model(self.model)
+
+
+# -- running one session with a deadline ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SessionResult:
+    """How one agent session ended (or did not, by its deadline)."""
+
+    finished: bool
+    returned: object = None
+    error: BaseException | None = None
+    elapsed_s: float = 0.0
+
+    def describe(self) -> str:
+        if not self.finished:
+            return f"still running after {self.elapsed_s:.1f}s"
+        if self.error is not None:
+            return f"stopped with {type(self.error).__name__}: {self.error}"
+        return f"returned {self.returned!r:.80}"
+
+
+def run_session(
+    run: Callable[[str], Any],
+    task: str,
+    *,
+    deadline_s: float,
+    while_running: Callable[[], None] | None = None,
+) -> SessionResult:
+    """Run the agent on ``task`` in a worker thread; give up waiting after ``deadline_s``.
+
+    ``while_running`` runs on the calling thread once the session started (the kill-switch
+    probe engages the switch there). A hung agent cannot be killed in-process: its thread is a
+    daemon and the result says it was still running.
+    """
+    outcome: dict[str, Any] = {}
+    done = threading.Event()
+
+    def target() -> None:
+        try:
+            value = run(task)
+            if inspect.isawaitable(value):
+                value = asyncio.run(_awaited(value))
+            outcome["returned"] = value
+        except BaseException as error:  # the agent's own stop (budget, policy) is data here
+            outcome["error"] = error
+        finally:
+            done.set()
+
+    started = time.monotonic()
+    worker = threading.Thread(target=target, name="agent-readiness-session", daemon=True)
+    worker.start()
+    if while_running is not None:
+        while_running()
+    finished = done.wait(timeout=max(0.0, deadline_s - (time.monotonic() - started)))
+    elapsed = time.monotonic() - started
+    if not finished:
+        return SessionResult(False, elapsed_s=elapsed)
+    return SessionResult(True, outcome.get("returned"), outcome.get("error"), elapsed)
+
+
+async def _awaited(value: Any) -> Any:
+    return await value
+
+
+def sample_arguments(
+    handle: AgentHandle, tool: str
+) -> Mapping[str, object]:  # pragma: no cover - trivial
+    """The adapter's benign arguments for ``tool`` (empty when it gave none)."""
+    return dict((handle.tools or {}).get(tool, {}))
+
+
+def pick_tool(agent: Agent, handle: AgentHandle, *, writes: bool | None = None) -> str | None:
+    """A declared tool for a probe: read tools without approval first, then any."""
+    tools = sorted(agent.tools.values(), key=lambda t: (t.writes, t.approval == "required", t.name))
+    for tool in tools:
+        if writes is not None and tool.writes != writes:
+            continue
+        return tool.name
+    return None
+
+
+def declared_write_tools(agent: Agent) -> Sequence[str]:
+    """The agent's write/admin tools."""
+    return sorted(name for name, tool in agent.tools.items() if tool.writes)
