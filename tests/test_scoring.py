@@ -148,7 +148,10 @@ def test_all_declared_none_proven_is_not_ready(project: Project) -> None:
     assert verdict.failures[0].startswith("total 13 is under min_total 14")
 
 
-RUNTIME = ("GOV-003", "GOV-004", "GOV-006", "GOV-009", "INF-001", "INF-002", "INF-004", "OBS-001", "DQ-001")
+RUNTIME = (
+    *("GOV-003", "GOV-004", "GOV-006", "GOV-009"),
+    *("INF-001", "INF-002", "INF-004", "OBS-001", "DQ-001"),
+)
 
 
 def proof(*check_ids: str, outcome: str = "passed") -> list[Evidence]:

@@ -13,9 +13,12 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from triage_bot import Crm, KnowledgeBase, Limits, ModelTurn, ToolCall, TriageBot
+from triage_bot.config import ESCALATION_OWNERS, LIMITS
 
+from pytest_agent_readiness import AgentHandle, Harness, adapter
 from pytest_agent_readiness.manifest import load_manifest
 from pytest_agent_readiness.model import Agent
+from pytest_agent_readiness.scripted import ModelContext, ToolResult
 
 MANIFEST = Path(__file__).parent.parent / "agent-readiness.yaml"
 
@@ -116,11 +119,6 @@ def make_bot(
 
 # -- the adapter the readiness probes drive the agent through ---------------------------------
 
-from pytest_agent_readiness import AgentHandle, Harness, adapter  # noqa: E402
-from pytest_agent_readiness.scripted import ModelContext, ToolResult  # noqa: E402
-
-from triage_bot.config import ESCALATION_OWNERS, LIMITS  # noqa: E402
-
 SAMPLE_ARGUMENTS = {
     "crm.read_ticket": {"ticket_id": "T-1"},
     "kb.search": {"query": "refund"},
@@ -144,8 +142,9 @@ class HarnessModel:
         turn = self.harness.model.next_turn(
             ModelContext(task=messages[0]["content"], tool_results=tuple(results))
         )
+        calls = tuple(ToolCall(c.name, dict(c.arguments), c.call_id or "") for c in turn.tool_calls)
         return ModelTurn(
-            tool_calls=tuple(ToolCall(c.name, dict(c.arguments), c.call_id or "") for c in turn.tool_calls),
+            tool_calls=calls,
             text=turn.text,
             input_tokens=turn.input_tokens,
             output_tokens=turn.output_tokens,
