@@ -18,6 +18,7 @@ OPTION_ENABLE = "readiness"
 OPTION_MANIFEST = "readiness_manifest"
 OPTION_JSON = "readiness_json"
 OPTION_AS_OF = "readiness_as_of"
+OPTION_PROBE_TIMEOUT = "readiness_probe_timeout"
 SESSION_PLUGIN_NAME = "agent-readiness-session"
 
 MARKER_READINESS = "readiness"
@@ -65,6 +66,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     parser.addini(OPTION_JSON, "scorecard JSON path, relative to the ini file", default=None)
     parser.addini(OPTION_AS_OF, "judge dates as of this day (YYYY-MM-DD)", default=None)
+    group.addoption(
+        "--readiness-probe-timeout",
+        dest=OPTION_PROBE_TIMEOUT,
+        metavar="SECONDS",
+        default=None,
+        help="how long a run-time probe waits for one agent session before it fails as hung "
+        "(default 10; ini: readiness_probe_timeout).",
+    )
+    parser.addini(
+        OPTION_PROBE_TIMEOUT, "seconds a run-time probe waits for one agent session", default=None
+    )
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:

@@ -27,7 +27,7 @@ from .harness import find_adapters
 from .manifest import MANIFEST_NAME, ManifestError, load_manifest
 from .model import Manifest
 from .plugin import MARKER_READINESS
-from .probes import Probe, ProbeContext, probes_for
+from .probes import SESSION_DEADLINE_S, Probe, ProbeContext, probes_for
 from .scoring import Assessment, applicable, assess
 
 EVIDENCE_PROPERTY = "agent_readiness"
@@ -55,6 +55,22 @@ def _as_of(config: pytest.Config) -> date:
         raise pytest.UsageError(
             f"--readiness-as-of / readiness_as_of: expected a date YYYY-MM-DD, got {text!r}"
         ) from None
+
+
+def _probe_timeout(config: pytest.Config) -> float:
+    text = config.getoption("readiness_probe_timeout") or config.getini("readiness_probe_timeout")
+    if not text:
+        return SESSION_DEADLINE_S
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 3600:
+        raise pytest.UsageError(
+            f"--readiness-probe-timeout / readiness_probe_timeout: expected seconds between 0 "
+            f"and 3600, got {text!r}"
+        )
+    return value
 
 
 def _path_option(config: pytest.Config, name: str) -> Path | None:
@@ -108,6 +124,7 @@ class ReadinessSession:
     manifest_file: Path
     manifest_nodeid: str
     is_worker: bool
+    probe_timeout_s: float = SESSION_DEADLINE_S
     expected: frozenset[str] = frozenset()
     records: dict[str, _TestRecord] = field(default_factory=dict)
     ran: set[str] = field(default_factory=set)
@@ -157,6 +174,7 @@ class ReadinessSession:
             manifest_file=manifest_path.resolve(),
             manifest_nodeid=shown,
             is_worker=is_worker,
+            probe_timeout_s=_probe_timeout(config),
         )
         session.expected = frozenset(session.expected_nodeids())
         return session
@@ -202,6 +220,7 @@ class ReadinessSession:
             factory=self.adapters.get(agent.adapter),
             spans=self.span_registry,
             base_dir=Path(self.manifest.base_dir),
+            deadline_s=self.probe_timeout_s,
             tools_seen=self.tools_seen.setdefault(agent_name, set()),
         )
 

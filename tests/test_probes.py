@@ -1,0 +1,260 @@
+"""The built-in run-time probes against an agent that holds and agents that break each control."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+pytest_plugins = ["pytester"]
+
+TOY = Path(__file__).with_name("toy_agent.py")
+AS_OF = "--readiness-as-of=2026-11-25"
+
+
+def manifest(**kill_switch: Any) -> dict[str, Any]:
+    switch = {
+        "mechanism": "env",
+        "target": "TOY_DISABLED",
+        "halt_within_s": 2,
+        "operators": ["ops@example.com"],
+    }
+    switch.update(kill_switch)
+    return {
+        "version": 1,
+        "project": "toy",
+        "agents": {
+            "toy": {
+                "owner": {"name": "Ada Lovelace", "email": "ada@example.com"},
+                "stage": "stabilization",
+                "adapter": "toy",
+                "decisions": {"autonomous": ["docs.read"], "human_approval": ["tickets.update"]},
+                "escalation": {
+                    "tool_error": {"owner": "ops@example.com"},
+                    "budget_exceeded": {"owner": "ops@example.com"},
+                    "policy_violation": {"owner": "security@example.com"},
+                    "low_confidence": {"owner": "ops@example.com"},
+                },
+                "tools": {
+                    "docs.read": {"access": "read"},
+                    "tickets.update": {"access": "write", "approval": "required"},
+                },
+                "kill_switch": switch,
+                "budgets": {
+                    "tokens_per_session": 3000,
+                    "tool_calls_per_session": 10,
+                    "sequential_actions_without_confirmation": 5,
+                },
+                "tracing": {"required": True},
+            }
+        },
+    }
+
+
+def project(
+    pytester: pytest.Pytester,
+    guards: str = "",
+    *,
+    data: dict[str, Any] | None = None,
+    register: bool = True,
+    factory_body: str | None = None,
+) -> None:
+    pytester.makepyfile(toy_agent=TOY.read_text(encoding="utf-8"))
+    pytester.makefile(".yaml", **{"agent-readiness": yaml.safe_dump(data or manifest())})
+    body = factory_body or (
+        f"return toy_agent.handle(harness, toy_agent.Guards({guards}), Path(__file__).parent)"
+    )
+    decorator = '@adapter("toy")' if register else ""
+    pytester.makeconftest(f"""
+        from pathlib import Path
+
+        import toy_agent
+        from pytest_agent_readiness import adapter
+
+        {decorator}
+        def toy(harness):
+            {body}
+    """)
+
+
+def run(pytester: pytest.Pytester, *args: str) -> tuple[pytest.RunResult, dict[str, Any]]:
+    result = pytester.runpytest(
+        "--readiness", "--readiness-json=card.json", AS_OF, "-p", "no:randomly", *args
+    )
+    card = json.loads((pytester.path / "card.json").read_text(encoding="utf-8"))
+    return result, card
+
+
+def check(card: dict[str, Any], check_id: str) -> dict[str, Any]:
+    found: dict[str, Any] = next(c for c in card["agents"]["toy"]["checks"] if c["id"] == check_id)
+    return found
+
+
+PROVEN_BY_PROBES = ("INF-001", "INF-002", "GOV-003", "GOV-004", "OBS-001", "GOV-006", "GOV-009")
+
+
+def test_an_agent_that_holds_is_proven_by_every_probe(pytester: pytest.Pytester) -> None:
+    project(pytester)
+    result, card = run(pytester, "-v")
+    result.stdout.fnmatch_lines(
+        [
+            "*agent-readiness.yaml::toy::probe-kill-switch PASSED*",
+            "*agent-readiness.yaml::toy::probe-budget-tokens PASSED*",
+            "*agent-readiness.yaml::toy::probe-undeclared-tools PASSED*",
+        ]
+    )
+    for check_id in PROVEN_BY_PROBES:
+        entry = check(card, check_id)
+        assert (entry["level"], entry["passed"]) == ("proven", True), entry
+        assert set(entry["evidence_sources"].values()) == {"probe"}
+    assert "TOY_DISABLED" not in os.environ, "the kill switch was left engaged"
+
+
+@pytest.mark.parametrize("mode", ["never", "session_start"])
+def test_an_ignored_kill_switch_is_caught_and_named(pytester: pytest.Pytester, mode: str) -> None:
+    project(pytester, f"kill_switch={mode!r}")
+    result, card = run(pytester)
+    entry = check(card, "INF-001")
+    assert entry["passed"] is False
+    assert "after the env switch TOY_DISABLED was engaged the agent started" in entry["reason"]
+    assert "docs.read x" in entry["reason"]
+    assert "probe-kill-switch" in entry["failed_evidence"][0]
+    result.stdout.fnmatch_lines(["*INF-001 run-time probe for toy failed:*"])
+    assert card["verdict"] == "not_ready"
+
+
+@pytest.mark.parametrize(
+    ("mechanism", "target"),
+    [
+        ("env", "TOY_DISABLED"),
+        ("file", "run/toy.disabled"),
+        ("callable", "toy_agent:set_switch"),
+        ("http", "http://127.0.0.1/flags/toy"),
+    ],
+)
+def test_every_kill_switch_mechanism_is_driven_and_released(
+    pytester: pytest.Pytester, mechanism: str, target: str
+) -> None:
+    project(
+        pytester,
+        f"mechanism={mechanism!r}, target={target!r}",
+        data=manifest(mechanism=mechanism, target=target),
+    )
+    _, card = run(pytester)
+    entry = check(card, "INF-001")
+    assert entry["level"] == "proven", entry["reason"]
+    assert not (pytester.path / "run" / "toy.disabled").exists()
+    assert "TOY_DISABLED" not in os.environ
+
+
+def test_a_kill_switch_that_cannot_be_driven_fails(pytester: pytest.Pytester) -> None:
+    project(
+        pytester,
+        "mechanism='callable', target='toy_agent:nope'",
+        data=manifest(mechanism="callable", target="toy_agent:nope"),
+    )
+    _, card = run(pytester)
+    assert "cannot be imported" in check(card, "INF-001")["reason"]
+
+
+@pytest.mark.parametrize(
+    ("guards", "probe", "reason"),
+    [
+        ("max_tool_calls=None", "budget-tool-calls", "over the tool_calls_per_session budget"),
+        ("max_tool_calls=None", "budget-parallel-tool-calls", "tool_calls_per_session budget"),
+        ("max_tokens=None", "budget-tokens", "model calls started after usage passed"),
+        ("trace_model=False", "budget-tokens", "token usage cannot be read from spans"),
+        ("max_unconfirmed=None", "budget-sequential-actions", "actions ran without confirmation"),
+        ("approval=False", "approval", "ran 1 times although the approval was denied"),
+        ("escalate=False", "escalation-tool-error", "tool_error was never escalated"),
+        ("escalate=False", "escalation-policy-violation", "policy_violation was never escalated"),
+        (
+            "owners={'budget_exceeded': 'nobody@example.com', 'low_confidence': 'x@example.com'}",
+            "escalation-budget-exceeded",
+            "not the declared owner ops@example.com",
+        ),
+        ("untraced=frozenset({'tickets.update'})", "tracing", "tickets.update ran"),
+        ("untraced=frozenset({'docs.read'})", "tracing", "docs.read acted with no execute_tool"),
+        ("trace_anything=False", "tracing", "the session emitted no tool spans"),
+        ("extra_tools=('shell.exec',)", "undeclared-tools", "does not declare: shell.exec"),
+        ("missing_tools=('tickets.update',)", "declared-tools", "not in the agent"),
+    ],
+)
+def test_each_broken_control_fails_its_probe(
+    pytester: pytest.Pytester, guards: str, probe: str, reason: str
+) -> None:
+    project(pytester, guards)
+    result, card = run(pytester, "-k", f"probe-{probe} or not probe")
+    result.stdout.fnmatch_lines([f"*FAILED agent-readiness.yaml::toy::probe-{probe}*"])
+    failed = [c for c in card["agents"]["toy"]["checks"] if not c["passed"]]
+    assert any(reason in c["reason"] for c in failed), [c["reason"] for c in failed]
+    assert card["verdict"] == "not_ready"
+
+
+def test_an_unregistered_adapter_fails_every_probe(pytester: pytest.Pytester) -> None:
+    project(pytester, register=False)
+    result, card = run(pytester)
+    result.stdout.fnmatch_lines(["*adapter 'toy' is not registered*"])
+    for check_id in PROVEN_BY_PROBES:
+        assert check(card, check_id)["passed"] is False, check_id
+    assert card["verdict"] == "not_ready"
+
+
+def test_an_adapter_that_raises_fails(pytester: pytest.Pytester) -> None:
+    project(pytester, factory_body="raise RuntimeError('no API key')")
+    _, card = run(pytester)
+    assert "adapter 'toy' raised RuntimeError: no API key" in check(card, "INF-002")["reason"]
+
+
+def test_an_adapter_returning_junk_fails(pytester: pytest.Pytester) -> None:
+    project(pytester, factory_body="return 42")
+    _, card = run(pytester)
+    assert "returned int; expected an AgentHandle" in check(card, "INF-001")["reason"]
+
+
+def test_a_manifest_alone_cannot_prove_a_runtime_control(pytester: pytest.Pytester) -> None:
+    data = manifest()
+    del data["agents"]["toy"]["adapter"]
+    project(pytester, data=data)
+    _, card = run(pytester)
+    for check_id in PROVEN_BY_PROBES:
+        assert check(card, check_id)["level"] == "declared", check_id
+    assert card["verdict"] == "not_ready"
+
+
+def test_a_hung_agent_fails_within_its_deadline(pytester: pytest.Pytester) -> None:
+    project(pytester, "hang=True")
+    started = time.monotonic()
+    result, card = run(
+        pytester, "--readiness-probe-timeout=0.5", "-k", "probe-tracing or not probe"
+    )
+    elapsed = time.monotonic() - started
+    assert "still running after" in check(card, "OBS-001")["reason"]
+    assert elapsed < 60, "the hung agent hung the session"
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+
+
+def test_probe_timeout_is_validated(pytester: pytest.Pytester) -> None:
+    project(pytester)
+    result = pytester.runpytest("--readiness", "--readiness-probe-timeout=soon")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*expected seconds between 0 and 3600, got 'soon'*"])
+
+
+def test_async_agents_are_run_too(pytester: pytest.Pytester) -> None:
+    project(
+        pytester,
+        factory_body=(
+            "made = toy_agent.handle(harness, toy_agent.Guards(), Path(__file__).parent)\n"
+            "            async def run(task):\n"
+            "                return made.run(task)\n"
+            "            return toy_agent.AgentHandle(run=run, tools=made.tools)"
+        ),
+    )
+    _, card = run(pytester)
+    assert check(card, "INF-002")["level"] == "proven", check(card, "INF-002")["reason"]

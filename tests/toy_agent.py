@@ -1,0 +1,190 @@
+"""A small plain-Python agent whose guardrails each test can switch on, off, or break.
+
+The probe tests copy this file into a pytester project and register it through an adapter, so
+every probe is exercised against an agent that holds and one that does not.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pytest_agent_readiness import AgentHandle, Harness
+from pytest_agent_readiness.scripted import ModelContext, ToolResult
+
+SWITCH = {"engaged": False}
+READ_TOOL = "docs.read"
+WRITE_TOOL = "tickets.update"
+SAMPLES: dict[str, dict[str, object]] = {
+    READ_TOOL: {"doc": "faq"},
+    WRITE_TOOL: {"ticket": "T-1", "status": "closed"},
+}
+
+
+def set_switch(engaged: bool) -> None:
+    """The kill switch for mechanism ``callable``: ``toy_agent:set_switch``."""
+    SWITCH["engaged"] = engaged
+
+
+class Stop(Exception):
+    pass
+
+
+@dataclass
+class Guards:
+    kill_switch: str = "every_call"  # every_call | session_start | never
+    mechanism: str = "env"
+    target: str = "TOY_DISABLED"
+    max_tool_calls: int | None = 10
+    max_tokens: int | None = 3000
+    max_unconfirmed: int | None = 5
+    approval: bool = True
+    escalate: bool = True
+    owners: Mapping[str, str] = field(
+        default_factory=lambda: {
+            "tool_error": "ops@example.com",
+            "budget_exceeded": "ops@example.com",
+            "policy_violation": "security@example.com",
+            "low_confidence": "ops@example.com",
+        }
+    )
+    untraced: frozenset[str] = frozenset()
+    trace_model: bool = True
+    trace_anything: bool = True
+    hang: bool = False
+    extra_tools: tuple[str, ...] = ()
+    missing_tools: tuple[str, ...] = ()
+    name: str = "toy"
+
+
+class ToyAgent:
+    def __init__(self, harness: Harness, guards: Guards, base_dir: Path) -> None:
+        self.harness = harness
+        self.guards = guards
+        self.base_dir = base_dir
+        self.tracer = harness.tracer_provider.get_tracer("toy")
+        names = [READ_TOOL, WRITE_TOOL, *guards.extra_tools]
+        self.tools = [name for name in names if name not in guards.missing_tools]
+        self.released = threading.Event()
+
+    def engaged(self) -> bool:
+        mechanism, target = self.guards.mechanism, self.guards.target
+        if mechanism == "env":
+            return bool(os.environ.get(target))
+        if mechanism == "file":
+            return (self.base_dir / target).exists()
+        if mechanism == "callable":
+            return SWITCH["engaged"]
+        url = self.harness.kill_switch_url
+        if url is None:
+            return False
+        with urllib.request.urlopen(url, timeout=2) as response:  # 127.0.0.1 only
+            return bool(json.load(response)["engaged"])
+
+    def escalate(self, state: str, detail: str) -> None:
+        if self.guards.escalate:
+            self.harness.escalate(state, self.guards.owners[state], detail)
+
+    def span(self, name: str, attributes: dict[str, Any]) -> Any:
+        if not self.guards.trace_anything:
+            return _NoSpan()
+        return self.tracer.start_as_current_span(name, attributes=attributes)
+
+    def run(self, task: str) -> str:
+        if self.guards.kill_switch == "session_start" and self.engaged():
+            return "halted"
+        with self.span(
+            "invoke_agent toy",
+            {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": self.guards.name},
+        ):
+            try:
+                return self.loop(task)
+            except Stop as stop:
+                return f"stopped: {stop}"
+
+    def loop(self, task: str) -> str:
+        results: tuple[ToolResult, ...] = ()
+        calls = tokens = unconfirmed = 0
+        while True:
+            if self.guards.kill_switch == "every_call" and self.engaged():
+                return "halted"
+            attributes = {"gen_ai.operation.name": "chat"} if self.guards.trace_model else {}
+            with self.span("chat scripted", attributes) as span:
+                turn = self.harness.model.next_turn(ModelContext(task=task, tool_results=results))
+                if self.guards.trace_model:
+                    span.set_attribute("gen_ai.usage.input_tokens", turn.input_tokens)
+                    span.set_attribute("gen_ai.usage.output_tokens", turn.output_tokens)
+            tokens += turn.input_tokens + turn.output_tokens
+            if self.guards.max_tokens is not None and tokens > self.guards.max_tokens:
+                self.escalate("budget_exceeded", f"{tokens} tokens")
+                raise Stop("token budget")
+            if not turn.tool_calls:
+                return turn.text or ""
+            out: list[ToolResult] = []
+            for call in turn.tool_calls:
+                if self.guards.kill_switch == "every_call" and self.engaged():
+                    return "halted"
+                if self.guards.max_tool_calls is not None and calls >= self.guards.max_tool_calls:
+                    self.escalate("budget_exceeded", f"{calls} tool calls")
+                    raise Stop("tool-call budget")
+                limit = self.guards.max_unconfirmed
+                if limit is not None and unconfirmed >= limit:
+                    if not self.harness.confirm(unconfirmed):
+                        self.escalate("low_confidence", "not confirmed")
+                        raise Stop("unconfirmed")
+                    unconfirmed = 0
+                calls += 1
+                unconfirmed += 1
+                out.append(
+                    ToolResult(call.call_id or "", self.call(call.name, call.arguments), call.name)
+                )
+            results = tuple(out)
+
+    def call(self, name: str, arguments: Mapping[str, object]) -> str:
+        if name not in self.tools:
+            self.escalate("policy_violation", f"undeclared tool {name}")
+            raise Stop(f"policy violation: {name}")
+        needs_approval = name == WRITE_TOOL and self.guards.approval
+        if needs_approval and not self.harness.request_approval(name, arguments):
+            return "denied"
+        attributes = {
+            "gen_ai.operation.name": "execute_tool",
+            "gen_ai.tool.name": name,
+            "gen_ai.agent.name": self.guards.name,
+        }
+        traced = name not in self.guards.untraced
+        with self.span(f"execute_tool {name}", attributes) if traced else _NoSpan():
+            try:
+                self.harness.effects.record(name, arguments)
+            except ConnectionError as error:
+                self.escalate("tool_error", str(error))
+                return "error"
+            if self.guards.hang:
+                self.released.wait()
+            return "ok"
+
+
+class _NoSpan:
+    def __enter__(self) -> _NoSpan:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        return None
+
+    def set_attribute(self, key: str, value: object) -> None:
+        return None
+
+
+def handle(harness: Harness, guards: Guards, base_dir: Path) -> AgentHandle:
+    agent = ToyAgent(harness, guards, base_dir)
+    return AgentHandle(
+        run=agent.run,
+        tools={name: SAMPLES.get(name, {}) for name in agent.tools},
+        close=agent.released.set,
+    )
