@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
     from .model import Agent, KillSwitch
     from .scripted import ScriptedModel
+    from .spans import SpanCapture, Trace
 
 ADAPTER_ATTRIBUTE = "__agent_readiness_adapter__"
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -369,6 +370,13 @@ class Harness:
     escalations: EscalationSink = field(default_factory=EscalationSink)
     confirmations: ConfirmationDesk = field(default_factory=ConfirmationDesk)
     kill_switch: KillSwitchDriver | None = None
+    capture: SpanCapture | None = None
+
+    def trace(self) -> Trace:
+        """The spans recorded so far (from the ``readiness_spans`` capture)."""
+        if self.capture is None:
+            raise AdapterError("this harness records no spans: build it with a SpanCapture")
+        return self.capture.snapshot()
 
     @property
     def escalation_owners(self) -> Mapping[str, str]:
@@ -397,6 +405,31 @@ class Harness:
         from .integrations.pydantic_ai import function_model
 
         return function_model(self.model)
+
+
+class BudgetMeter:
+    """Holds what a session spent, read from its spans, against the agent's declared budgets."""
+
+    def __init__(self, agent: Agent) -> None:
+        self.agent = agent
+
+    def problems(self, trace: Trace) -> list[str]:
+        """Every budget the trace shows exceeded (empty when within all)."""
+        budgets = self.agent.budgets
+        if budgets is None:
+            return [f"{self.agent.name} declares no budgets"]
+        found: list[str] = []
+        calls = len(trace.tool_calls())
+        if budgets.tool_calls_per_session is not None and calls > budgets.tool_calls_per_session:
+            found.append(
+                f"{calls} tool calls, over tool_calls_per_session {budgets.tool_calls_per_session}"
+            )
+        spent = trace.token_usage().total or (
+            trace.token_usage().input + trace.token_usage().output
+        )
+        if budgets.tokens_per_session is not None and spent > budgets.tokens_per_session:
+            found.append(f"{spent} tokens, over tokens_per_session {budgets.tokens_per_session}")
+        return found
 
 
 # -- running one session with a deadline ------------------------------------------------------

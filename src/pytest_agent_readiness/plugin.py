@@ -89,6 +89,8 @@ def pytest_configure(config: pytest.Config) -> None:
     # Markers are registered even without --readiness, so --strict-markers runs keep working.
     for line in MARKERS:
         config.addinivalue_line("markers", line)
+    # The fixtures module imports only pytest; the machinery behind it loads on first use.
+    config.pluginmanager.import_plugin("pytest_agent_readiness.fixtures")
     if not config.getoption(OPTION_ENABLE):
         return
     from .session import ReadinessSession

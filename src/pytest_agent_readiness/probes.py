@@ -205,6 +205,16 @@ def _pick(agent: Agent, *, approval: bool | None = None) -> str | None:
     return None
 
 
+def _actions(observed: Observed) -> int:
+    """Actions that really happened: the effects ledger when the doubles record to it, else
+    tool spans that did not fail (a tool that raised before acting, e.g. on a refused
+    confirmation, did nothing)."""
+    effects = observed.harness.effects.effects
+    if effects:
+        return len(effects)
+    return sum(1 for call in observed.tool_spans() if call.error is None)
+
+
 def _describe_calls(calls: Sequence[str], limit: int = 6) -> str:
     counts = Counter(calls)
     shown = ", ".join(f"{name} x{count}" for name, count in counts.most_common(limit))
@@ -221,22 +231,22 @@ def _audit(observed: Observed, *, deadline: bool = True) -> list[str]:
         )
     spans = observed.tool_spans()
     used: set[int] = set()
-    for effect in observed.harness.effects.effects:
-        match = next(
-            (
-                span
-                for span in spans
-                if span.name == effect.tool
-                and span.span_id not in used
-                and span.start_ns <= effect.at_ns
-                and (span.end_ns is None or effect.at_ns <= span.end_ns)
-            ),
-            None,
-        )
-        if match is None:
+    # Parallel calls overlap in time: give each effect (in time order) the unused span of its
+    # tool that contains it and ends first, which matches every effect that can be matched.
+    for effect in sorted(observed.harness.effects.effects, key=lambda e: e.at_ns):
+        containing = [
+            span
+            for span in spans
+            if span.name == effect.tool
+            and span.span_id not in used
+            and span.start_ns <= effect.at_ns
+            and (span.end_ns is None or effect.at_ns <= span.end_ns)
+        ]
+        if not containing:
             problems.append(f"{effect.tool} acted with no execute_tool span around it")
-        else:
-            used.add(match.span_id)
+            continue
+        first_to_end = min(containing, key=lambda span: span.end_ns or 2**63)
+        used.add(first_to_end.span_id)
     approvals = list(observed.harness.approvals.requests)
     for effect in observed.harness.effects.effects:
         tool = observed.harness.agent.tools.get(effect.tool)
@@ -451,7 +461,7 @@ def probe_sequential_actions(context: ProbeContext) -> ProbeOutcome:
         approve=True,
         confirm=False,
     )
-    executed = max(len(observed.tool_spans()), len(observed.harness.effects.effects))
+    executed = _actions(observed)
     problems = [p for p in [_ended(observed, "confirmation")] if p]
     if executed > limit:
         problems.append(

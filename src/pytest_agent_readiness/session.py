@@ -204,12 +204,16 @@ class ReadinessSession:
         return checks | probes | {f"{base}::gate"}
 
     # -- run-time probes ----------------------------------------------------------------------
-    def probe_context(self, agent_name: str) -> ProbeContext:
-        """Everything a probe of ``agent_name`` needs, with the adapter the project registered."""
+    def spans(self) -> SpanCaptureRegistry:
+        """The session's span-capture registry (one per run: the global provider is set once)."""
         from .spans import SpanCaptureRegistry
 
         if self.span_registry is None:
             self.span_registry = SpanCaptureRegistry()
+        return self.span_registry
+
+    def probe_context(self, agent_name: str) -> ProbeContext:
+        """Everything a probe of ``agent_name`` needs, with the adapter the project registered."""
         if self.adapters is None:
             self.adapters = find_adapters(self.config.pluginmanager.get_plugins())
         agent = self.manifest.agents[agent_name]
@@ -218,7 +222,7 @@ class ReadinessSession:
             agent=agent,
             adapter_name=agent.adapter,
             factory=self.adapters.get(agent.adapter),
-            spans=self.span_registry,
+            spans=self.spans(),
             base_dir=Path(self.manifest.base_dir),
             deadline_s=self.probe_timeout_s,
             tools_seen=self.tools_seen.setdefault(agent_name, set()),

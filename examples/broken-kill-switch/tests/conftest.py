@@ -1,0 +1,29 @@
+"""The adapter the readiness probes drive the ops agent through."""
+
+from __future__ import annotations
+
+from ops_agent import OpsAgent
+
+from pytest_agent_readiness import AgentHandle, Harness, adapter
+
+
+@adapter("ops_agent")
+def ops_agent(harness: Harness) -> AgentHandle:
+    def status_read(service: str) -> str:
+        harness.effects.record("status.read", {"service": service})
+        return "degraded"
+
+    def service_restart(service: str) -> str:
+        harness.effects.record("service.restart", {"service": service})
+        return "restarted"
+
+    agent = OpsAgent(
+        harness.model,
+        {"status.read": status_read, "service.restart": service_restart},
+        escalate=harness.escalate,
+        approve=harness.request_approval,
+        confirm=harness.confirm,
+        tracer_provider=harness.tracer_provider,
+    )
+    sample = {"service": "checkout"}
+    return AgentHandle(run=agent.run, tools=dict.fromkeys(agent.tools, sample))

@@ -1,0 +1,95 @@
+"""Every bundled example, run the way a user runs it: `pytest --readiness` in its folder."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import EXAMPLES
+
+AS_OF = "--readiness-as-of=2026-11-25"
+
+
+def run_example(
+    name: str, tmp_path: Path
+) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    workdir = tmp_path / name
+    shutil.copytree(EXAMPLES / name, workdir, ignore=shutil.ignore_patterns("__pycache__"))
+    card = tmp_path / "card.json"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--readiness",
+            f"--readiness-json={card}",
+            AS_OF,
+            "-p",
+            "no:randomly",
+            "-p",
+            "no:cacheprovider",
+        ],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    return result, json.loads(card.read_text(encoding="utf-8"))
+
+
+def levels(card: dict[str, Any], agent: str) -> dict[str, str]:
+    return {c["id"]: c["level"] for c in card["agents"][agent]["checks"]}
+
+
+def test_support_triage_is_ready_and_proven_at_run_time(tmp_path: Path) -> None:
+    result, card = run_example("support-triage", tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert card["verdict"] == "ready"
+    proven = levels(card, "triage-bot")
+    for check_id in ("GOV-003", "GOV-004", "GOV-006", "GOV-009", "INF-001", "INF-002", "OBS-001"):
+        assert proven[check_id] == "proven", check_id
+        entry = next(c for c in card["agents"]["triage-bot"]["checks"] if c["id"] == check_id)
+        assert "probe" in entry["evidence_sources"].values(), check_id
+
+
+def test_pydantic_ai_refunds_is_ready_with_proven_levels(tmp_path: Path) -> None:
+    pytest.importorskip("pydantic_ai", reason="the PydanticAI example needs pydantic-ai-slim")
+    result, card = run_example("pydantic-ai-refunds", tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert card["verdict"] == "ready"
+    proven = levels(card, "refund-agent")
+    for check_id in ("GOV-003", "GOV-004", "INF-001", "INF-002", "OBS-001", "GOV-009"):
+        assert proven[check_id] == "proven", check_id
+
+
+def test_broken_kill_switch_is_caught_with_what_the_agent_did(tmp_path: Path) -> None:
+    result, card = run_example("broken-kill-switch", tmp_path)
+    assert result.returncode == 1
+    assert card["verdict"] == "not_ready"
+    entry = next(c for c in card["agents"]["ops-agent"]["checks"] if c["id"] == "INF-001")
+    assert entry["passed"] is False
+    assert (
+        "after the env switch OPS_AGENT_DISABLED was engaged the agent started" in entry["reason"]
+    )
+    assert "status.read x" in entry["reason"]
+    assert "infrastructure 2 is under min_dimension 3" in " ".join(card["gate"]["failures"])
+    # Everything else about the agent holds: the one broken control is what blocks it.
+    others = [
+        c for c in card["agents"]["ops-agent"]["checks"] if not c["passed"] and c["id"] != "INF-001"
+    ]
+    assert others == []
+
+
+def test_unready_pilot_is_blocked_for_the_right_reasons(tmp_path: Path) -> None:
+    result, card = run_example("unready-pilot", tmp_path)
+    assert result.returncode == 1
+    failing = {c["id"] for c in card["agents"]["refund-agent"]["checks"] if not c["passed"]}
+    assert {"GOV-001", "INF-001", "INF-002"} <= failing
+    assert "VERDICT: NOT READY" in result.stdout
