@@ -71,15 +71,91 @@ agents:
 """
 
 
+_ADAPTER = '''"""The adapter `pytest --readiness` drives {agent} through (by agent-readiness init).
+
+The run-time probes call this factory with a Harness and expect your real agent back, built
+around what the harness controls, so they can prove the manifest's controls hold:
+
+- harness.model: the scripted "compromised" model ({model_hint});
+- harness.tracer_provider: where the agent's OpenTelemetry spans must go;
+- harness.request_approval(tool, arguments) -> bool: the human-approval step;
+- harness.confirm(actions) -> bool: confirmation after many unconfirmed actions;
+- harness.escalate(state, owner, detail): the escalation sink;
+- harness.effects.record(tool, arguments): call it from the test doubles of your external
+  systems (CRM, payments, e-mail) whenever they really act.
+
+Return AgentHandle(run=<callable taking a task>, tools={{tool name: sample arguments}}).
+Until this is filled in, every probe fails and the gate says not ready.
+"""
+
+from pytest_agent_readiness import AgentHandle, Harness, adapter
+
+
+@adapter("{adapter}")
+def {function}(harness: Harness) -> AgentHandle:
+{body}
+'''
+
+_PLAIN_BODY = """\
+    raise NotImplementedError(
+        "fill in the {adapter} adapter: build the agent around the harness and return "
+        "AgentHandle(run=..., tools=...)"
+    )"""
+
+_PYDANTIC_AI_BODY = """\
+    # from my_agent import build_agent
+    # agent = build_agent(model=harness.pydantic_ai_model(),
+    #                     tracer_provider=harness.tracer_provider, ...)
+    # return AgentHandle(run=agent.run, tools={{"lookup": {{"id": "1"}}}})
+    raise NotImplementedError(
+        "fill in the {adapter} adapter: build the PydanticAI agent around "
+        "harness.pydantic_ai_model() and harness.tracer_provider"
+    )"""
+
+
+def detect_framework(root: Path) -> str:
+    """'pydantic-ai' when the repository's Python imports it, else 'plain'."""
+    for path in sorted(root.rglob("*.py"))[:2000]:
+        if any(part.startswith(".") or part in ("venv", "node_modules") for part in path.parts):
+            continue
+        try:
+            text = path.read_text(encoding="utf-8", errors="ignore")
+        except OSError:
+            continue
+        if re.search(r"^\s*(from|import)\s+pydantic_ai\b", text, re.MULTILINE):
+            return "pydantic-ai"
+    return "plain"
+
+
+def render_adapter(root: Path) -> str:
+    """A stub adapter for ``root``'s agent, for the framework the repository uses."""
+    names = _names(root)
+    framework = detect_framework(root)
+    body = (_PYDANTIC_AI_BODY if framework == "pydantic-ai" else _PLAIN_BODY).format(**names)
+    hint = (
+        "harness.pydantic_ai_model() gives it as a PydanticAI FunctionModel"
+        if framework == "pydantic-ai"
+        else "it answers next_turn(ModelContext)"
+    )
+    return _ADAPTER.format(body=body, model_hint=hint, function=names["adapter"], **names)
+
+
 def _slug(text: str) -> str:
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.") or "agent"
     return slug if slug[0].isalnum() else f"a{slug}"
 
 
-def render_manifest(root: Path) -> str:
-    """A starting manifest named after ``root``: valid, and not ready until owners are real."""
+def _names(root: Path) -> dict[str, str]:
     project = _slug(root.resolve().name)
     agent = _slug(project.removesuffix("-agent")) + "-agent"
-    adapter = re.sub(r"[^A-Za-z0-9_]", "_", agent)
-    env_prefix = re.sub(r"[^A-Z0-9]", "_", agent.upper())
-    return _TEMPLATE.format(project=project, agent=agent, adapter=adapter, env_prefix=env_prefix)
+    return {
+        "project": project,
+        "agent": agent,
+        "adapter": re.sub(r"[^A-Za-z0-9_]", "_", agent),
+        "env_prefix": re.sub(r"[^A-Z0-9]", "_", agent.upper()),
+    }
+
+
+def render_manifest(root: Path) -> str:
+    """A starting manifest named after ``root``: valid, and not ready until owners are real."""
+    return _TEMPLATE.format(**_names(root))
