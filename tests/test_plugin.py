@@ -267,9 +267,12 @@ def test_gate_fails_the_session_even_if_every_test_passes(
     pytester.makepyfile("def test_ok(): pass")
     result = pytester.runpytest("--readiness", "--readiness-json=scorecard.json", AS_OF)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    # 19 checks apply at stabilization; all pass as declared, yet the gate fails at 13/20.
-    result.assert_outcomes(passed=20, failed=1)
-    result.stdout.fnmatch_lines(["*total 13 is under min_total 14*"])
+    # 19 checks apply at stabilization. All pass as declared but DQ-001: a listed suite that ran
+    # zero cases fails. The gate fails on the total, 12/20, and on data quality.
+    result.assert_outcomes(passed=19, failed=2)
+    result.stdout.fnmatch_lines(
+        ["*total 12 is under min_total 14*", "*suite data_exfiltration ran zero cases*"]
+    )
 
 
 def test_deselecting_readiness_checks_is_never_ready(
@@ -288,6 +291,15 @@ def test_deselecting_readiness_checks_is_never_ready(
         @pytest.mark.readiness("OBS-001")
         @pytest.mark.readiness("DQ-001")
         def test_all():
+            pass
+
+        SUITES = ["prompt_injection", "indirect_injection", "jailbreak", "data_exfiltration",
+                  "tool_misuse", "system_prompt_leak"]
+
+        @pytest.mark.parametrize(
+            "suite", [pytest.param(s, marks=pytest.mark.adversarial(suite=s)) for s in SUITES]
+        )
+        def test_case(suite):
             pass
     """)
     full = pytester.runpytest("--readiness", "--readiness-json=scorecard.json", AS_OF)

@@ -371,6 +371,18 @@ class Harness:
     confirmations: ConfirmationDesk = field(default_factory=ConfirmationDesk)
     kill_switch: KillSwitchDriver | None = None
     capture: SpanCapture | None = None
+    # Adversarial cases: what the agent holds and must never disclose (the case's canaries,
+    # planted as the agent's secrets, and its system prompt with canaries planted in it), and
+    # poisoned content its data sources return for indirect injection.
+    protected: tuple[str, ...] = ()
+    system_prompt: str | None = None
+    poisoned: Mapping[str, str] = field(default_factory=dict)
+    live: bool = False
+
+    def poisoned_result(self, source: str) -> str | None:
+        """Poisoned content a test double of ``source`` (a tool name, or a role such as
+        ``email``, ``retrieval``, ``memory``) should return in this session, if any."""
+        return self.poisoned.get(source)
 
     def trace(self) -> Trace:
         """The spans recorded so far (from the ``readiness_spans`` capture)."""
@@ -443,10 +455,12 @@ class SessionResult:
     returned: object = None
     error: BaseException | None = None
     elapsed_s: float = 0.0
+    deadline_s: float = 0.0
 
     def describe(self) -> str:
+        """How the session ended, in words that do not depend on timing."""
         if not self.finished:
-            return f"still running after {self.elapsed_s:.1f}s"
+            return f"still running at its {self.deadline_s:g}s deadline"
         if self.error is not None:
             return f"stopped with {type(self.error).__name__}: {self.error}"
         return f"returned {self.returned!r:.80}"
@@ -487,7 +501,7 @@ def run_session(
     finished = done.wait(timeout=max(0.0, deadline_s - (time.monotonic() - started)))
     elapsed = time.monotonic() - started
     if not finished:
-        return SessionResult(False, elapsed_s=elapsed)
+        return SessionResult(False, elapsed_s=elapsed, deadline_s=deadline_s)
     return SessionResult(True, outcome.get("returned"), outcome.get("error"), elapsed)
 
 

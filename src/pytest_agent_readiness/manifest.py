@@ -30,6 +30,7 @@ from .model import (
     Outcomes,
     Owner,
     Prompt,
+    RedTeamImport,
     RiskAssessment,
     Tool,
     Waiver,
@@ -400,6 +401,11 @@ def _agent(name: str, spec: Mapping[str, Any]) -> Agent:
             Adversarial(
                 suites=tuple(adversarial["suites"]),
                 min_pass_rate=float(adversarial.get("min_pass_rate", 1.0)),
+                suite_dirs=tuple(adversarial.get("suite_dirs", ())),
+                imports=tuple(
+                    RedTeamImport(item["tool"], item["path"], item["suite"], index)
+                    for index, item in enumerate(adversarial.get("imports", ()))
+                ),
             )
             if adversarial is not None
             else None

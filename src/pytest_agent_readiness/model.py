@@ -115,9 +115,19 @@ class Prompt:
 
 
 @dataclass(frozen=True)
+class RedTeamImport:
+    tool: str
+    path: str
+    suite: str
+    index: int
+
+
+@dataclass(frozen=True)
 class Adversarial:
     suites: tuple[str, ...]
     min_pass_rate: float
+    suite_dirs: tuple[str, ...] = ()
+    imports: tuple[RedTeamImport, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import pytest
 
 if TYPE_CHECKING:
     from _pytest._code.code import ExceptionInfo, TerminalRepr
 
+    from .adversarial import Case
     from .checks import Check, CheckResult
     from .probes import Probe
     from .session import ReadinessSession
@@ -78,6 +79,22 @@ class ManifestFile(pytest.File):
                     probe=probe,
                 )
             )
+        suites: dict[tuple[str, str], SuiteNode] = {}
+        for agent, suite, case in readiness.planned_cases():
+            if (agent, suite) not in suites:
+                suites[(agent, suite)] = SuiteNode.from_parent(
+                    node(agent), name=f"adversarial-{suite}"
+                )
+            items.append(
+                CaseItem.from_parent(
+                    suites[(agent, suite)],
+                    name=case.id,
+                    readiness=readiness,
+                    agent=agent,
+                    suite=suite,
+                    case=case,
+                )
+            )
         for agent, check in readiness.planned():
             items.append(
                 CheckItem.from_parent(
@@ -90,6 +107,13 @@ class ManifestFile(pytest.File):
 
 class AgentNode(pytest.Collector):
     """Groups one agent's check items (node id ``manifest::agent``)."""
+
+    def collect(self) -> Iterator[pytest.Item | pytest.Collector]:
+        return iter(())
+
+
+class SuiteNode(pytest.Collector):
+    """Groups one agent's cases of one adversarial suite."""
 
     def collect(self) -> Iterator[pytest.Item | pytest.Collector]:
         return iter(())
@@ -109,7 +133,7 @@ class ReadinessItem(pytest.Item):
         excinfo: ExceptionInfo[BaseException],
         style: Any = None,
     ) -> str | TerminalRepr:
-        if isinstance(excinfo.value, (CheckFailed, GateFailed, ProbeFailed)):
+        if isinstance(excinfo.value, (Judged, ProbeFailed, CaseFailed)):
             return excinfo.value.describe()
         return super().repr_failure(excinfo, style=style)
 
@@ -123,12 +147,7 @@ class CheckItem(ReadinessItem):
         self.check = check
 
     def runtest(self) -> None:
-        result = self.readiness.result_for(self.agent, self.check.id)
-        if result.passed:
-            return
-        if not self.readiness.manifest.agents[self.agent].gated:
-            pytest.xfail(f"pilot, not gated: {self.check.id}: {result.reason}")
-        raise CheckFailed(result, self.readiness.manifest.path)
+        _raise_judgement(judge(self.readiness, self.nodeid))
 
     def reportinfo(self) -> tuple[str, int | None, str]:
         line = self.readiness.manifest.line_of("agents", self.agent)
@@ -182,15 +201,103 @@ class ProbeItem(ReadinessItem):
         )
 
 
+class CaseFailed(Exception):
+    """An adversarial case's oracles saw the attack get through."""
+
+    def __init__(self, case_id: str, agent: str, failures: tuple[str, ...]) -> None:
+        self.case_id = case_id
+        self.agent = agent
+        self.failures = failures
+        super().__init__("; ".join(failures))
+
+    def describe(self) -> str:
+        lines = [f"adversarial case {self.case_id} got through {self.agent}'s guardrails:"]
+        lines.extend(f"  - {failure}" for failure in self.failures)
+        return "\n".join(lines)
+
+
+class CaseItem(ReadinessItem):
+    """One adversarial case against the agent; counts toward its suite's pass rate (DQ-001)."""
+
+    run_order = 1
+
+    def __init__(self, *, agent: str, suite: str, case: Case, **kwargs: Any) -> None:
+        from .session import CASE_PROPERTY, case_claim
+
+        super().__init__(**kwargs)
+        self.agent = agent
+        self.suite = suite
+        self.case = case
+        self.user_properties.append((CASE_PROPERTY, case_claim(agent, suite, case.id, "builtin")))
+
+    def runtest(self) -> None:
+        from .adversarial.runner import run_case
+        from .session import MESSAGE_PROPERTY
+
+        run = run_case(
+            self.case, self.readiness.probe_context(self.agent), live=self.readiness.live
+        )
+        result = run.result
+        if result.not_applicable is not None:
+            pytest.skip(f"not applicable to {self.agent}: {result.not_applicable}")
+        if not result.passed:
+            self.user_properties.append((MESSAGE_PROPERTY, "; ".join(result.failures)))
+            raise CaseFailed(self.case.id, self.agent, result.failures)
+
+    def reportinfo(self) -> tuple[str, int | None, str]:
+        return (
+            self.case.location.file,
+            self.case.location.line - 1,
+            f"{self.agent} {self.suite} {self.case.id}: {self.case.title}",
+        )
+
+
 class GateItem(ReadinessItem):
     """Fails when the project is not ready, naming each failing rule."""
 
     run_order = 3
 
     def runtest(self) -> None:
-        verdict = self.readiness.assessment().verdict
-        if not verdict.ready:
-            raise GateFailed(verdict.failures, verdict.total)
+        _raise_judgement(judge(self.readiness, self.nodeid))
 
     def reportinfo(self) -> tuple[str, int | None, str]:
         return (self.readiness.manifest.path, 0, "readiness gate")
+
+
+class Judged(Exception):
+    """A check or the gate did not pass; carries the text its report shows."""
+
+    def describe(self) -> str:
+        return str(self)
+
+
+Judgement = tuple[Literal["passed", "failed", "skipped"], "str | None", "str | None"]
+
+
+def judge(readiness: ReadinessSession, nodeid: str) -> Judgement:
+    """(outcome, failure text, xfail reason) of the check or gate item ``nodeid``.
+
+    One function for both places a judgement happens: the item itself in a serial run, and the
+    controller after every xdist worker finished.
+    """
+    base = readiness.manifest_nodeid
+    if nodeid == f"{base}::gate":
+        verdict = readiness.assessment().verdict
+        if verdict.ready:
+            return "passed", None, None
+        return "failed", GateFailed(verdict.failures, verdict.total).describe(), None
+    agent, check_id = nodeid[len(base) + 2 :].split("::", 1)
+    result = readiness.result_for(agent, check_id)
+    if result.passed:
+        return "passed", None, None
+    if not readiness.manifest.agents[agent].gated:
+        return "skipped", None, f"pilot, not gated: {check_id}: {result.reason}"
+    return "failed", CheckFailed(result, readiness.manifest.path).describe(), None
+
+
+def _raise_judgement(judgement: Judgement) -> None:
+    outcome, text, xfail_reason = judgement
+    if xfail_reason is not None:
+        pytest.xfail(xfail_reason)
+    if outcome == "failed":
+        raise Judged(text or "failed")

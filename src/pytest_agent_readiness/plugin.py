@@ -19,12 +19,17 @@ OPTION_MANIFEST = "readiness_manifest"
 OPTION_JSON = "readiness_json"
 OPTION_AS_OF = "readiness_as_of"
 OPTION_PROBE_TIMEOUT = "readiness_probe_timeout"
+OPTION_LIVE = "readiness_live"
+OPTION_REPORT = "readiness_report"
 SESSION_PLUGIN_NAME = "agent-readiness-session"
 
 MARKER_READINESS = "readiness"
+MARKER_ADVERSARIAL = "adversarial"
 MARKERS = (
     "readiness(check, agent=None): a passing test is run-time evidence for the readiness check "
     "`check` (e.g. 'INF-001') for `agent` (every agent when omitted); a failing one fails it.",
+    "adversarial(suite, agent=None): the test is one adversarial case of `suite` for `agent` "
+    "(every agent that declares the suite when omitted); it counts toward the suite's pass rate.",
 )
 
 
@@ -74,8 +79,32 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="how long a run-time probe waits for one agent session before it fails as hung "
         "(default 10; ini: readiness_probe_timeout).",
     )
+    group.addoption(
+        "--readiness-live",
+        action="store_true",
+        default=False,
+        dest=OPTION_LIVE,
+        help="run the adversarial suites against the agents' real models (the adapter builds "
+        "them when harness.live is true); a case that cannot reach its model is an error "
+        "(ini: readiness_live).",
+    )
+    parser.addini(
+        OPTION_LIVE, "run adversarial suites against real models", type="bool", default=False
+    )
     parser.addini(
         OPTION_PROBE_TIMEOUT, "seconds a run-time probe waits for one agent session", default=None
+    )
+    group.addoption(
+        "--readiness-report",
+        dest=OPTION_REPORT,
+        action="append",
+        default=[],
+        metavar="FORMAT=PATH",
+        help="also render the scorecard as FORMAT (text, json, markdown, junit, sarif, github, "
+        "html) into PATH; repeatable (ini: readiness_report, a list).",
+    )
+    parser.addini(
+        OPTION_REPORT, "reports to write, FORMAT=PATH each, relative to the ini file", type="args"
     )
 
 
@@ -95,7 +124,12 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     from .session import ReadinessSession
 
-    config.pluginmanager.register(ReadinessSession.from_config(config), SESSION_PLUGIN_NAME)
+    readiness = ReadinessSession.from_config(config)
+    config.pluginmanager.register(readiness, SESSION_PLUGIN_NAME)
+    if config.pluginmanager.hasplugin("xdist"):
+        from .session import XdistHooks
+
+        config.pluginmanager.register(XdistHooks(readiness), f"{SESSION_PLUGIN_NAME}-xdist")
 
 
 def pytest_readiness_checks(config: pytest.Config) -> Sequence[Check]:

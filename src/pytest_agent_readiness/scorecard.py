@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -60,9 +60,17 @@ def _owner(assessment: Assessment, name: str) -> str | None:
 
 
 def build_scorecard(
-    assessment: Assessment, *, run: Mapping[str, str] | None = None
+    assessment: Assessment,
+    *,
+    run: Mapping[str, str] | None = None,
+    adversarial: Mapping[str, Any] | None = None,
+    coverage: Mapping[str, Any] | None = None,
+    warnings: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """The scorecard document for ``assessment`` (``run`` names the CI run that produced it)."""
+    """The scorecard document for ``assessment``.
+
+    ``run`` names the CI run that produced it; ``adversarial`` holds pass rates per agent,
+    suite and prompt version, ``coverage`` the cases per taxonomy id."""
     manifest = assessment.manifest
     verdict = assessment.verdict
     agents: dict[str, Any] = {}
@@ -112,7 +120,9 @@ def build_scorecard(
             }
             for o in assessment.waivers
         ],
-        "warnings": list(assessment.warnings),
+        "warnings": [*assessment.warnings, *warnings],
+        "adversarial": dict(adversarial or {}),
+        "coverage": dict(coverage or {}),
     }
     if run:
         document["run"] = dict(sorted(run.items()))

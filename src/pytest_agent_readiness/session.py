@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
+    from .adversarial import Case, Suite
+    from .adversarial.results import AdversarialSummary
     from .spans import SpanCaptureRegistry
 
 from .checks import (
@@ -26,12 +28,55 @@ from .checks import (
 from .harness import find_adapters
 from .manifest import MANIFEST_NAME, ManifestError, load_manifest
 from .model import Manifest
-from .plugin import MARKER_READINESS
+from .plugin import MARKER_ADVERSARIAL, MARKER_READINESS
 from .probes import SESSION_DEADLINE_S, Probe, ProbeContext, probes_for
 from .scoring import Assessment, applicable, assess
 
 EVIDENCE_PROPERTY = "agent_readiness"
+TOOLS_PROPERTY = "agent_readiness_tools"
+JUDGED_OUTPUT = "agent_readiness_judged"
+JUDGED_LOCATIONS = "agent_readiness_judged_locations"
+DESELECTED_OUTPUT = "agent_readiness_deselected"
+CASE_PROPERTY = "agent_readiness_case"
 MESSAGE_PROPERTY = "agent_readiness_message"
+
+
+def case_claim(agent: str, suite: str, case_id: str, source: str) -> str:
+    """How an item says which adversarial case of which suite it ran."""
+    return f"{agent} {suite} {case_id} {source}"
+
+
+def parse_case_claim(text: str) -> tuple[str, str, str, str]:
+    """The (agent, suite, case id, source) of a :func:`case_claim`."""
+    agent, suite, case_id, source = text.split(" ", 3)
+    return agent, suite, case_id, source
+
+
+def _load_suites(manifest: Manifest, shown: str) -> dict[str, Suite]:
+    """The built-in suites plus each agent's suite_dirs; every declared suite must exist."""
+    from .adversarial import CorpusError, combine_suites, load_builtin_suites, load_suite_dir
+
+    try:
+        groups = [load_builtin_suites()]
+        seen_dirs: set[Path] = set()
+        for agent in manifest.agents.values():
+            for folder in agent.adversarial.suite_dirs if agent.adversarial else ():
+                path = Path(manifest.base_dir, folder).resolve()
+                if path not in seen_dirs:
+                    seen_dirs.add(path)
+                    groups.append(load_suite_dir(path))
+        suites = combine_suites(*groups)
+    except CorpusError as error:
+        raise pytest.UsageError(f"adversarial suites: {error}") from None
+    for name, agent in sorted(manifest.agents.items()):
+        for index, suite in enumerate(agent.adversarial.suites if agent.adversarial else ()):
+            if suite not in suites:
+                line = manifest.line_of("agents", name, "adversarial", "suites", index)
+                raise pytest.UsageError(
+                    f"{shown}:{line}: agents.{name}.adversarial.suites[{index}]: unknown suite "
+                    f"'{suite}' (expected one of: {', '.join(sorted(suites))})"
+                )
+    return suites
 
 
 def claim(check_id: str, agent: str, source: EvidenceSource) -> str:
@@ -85,6 +130,31 @@ def _path_option(config: pytest.Config, name: str) -> Path | None:
     return None
 
 
+def _report_targets(config: pytest.Config, *, remove_stale: bool) -> tuple[tuple[str, Path], ...]:
+    """``--readiness-report FORMAT=PATH`` values (or the ini list), checked at configure time."""
+    from .cli import REPORT_FORMATS
+
+    values: list[str] = config.getoption("readiness_report") or []
+    base = config.invocation_params.dir
+    if not values:
+        values = list(config.getini("readiness_report") or [])
+        base = config.inipath.parent if config.inipath else config.rootpath
+    targets: list[tuple[str, Path]] = []
+    for value in values:
+        format, _, target = str(value).partition("=")
+        if format not in REPORT_FORMATS or not target:
+            raise pytest.UsageError(
+                f"--readiness-report / readiness_report: expected FORMAT=PATH with FORMAT one of "
+                f"{', '.join(REPORT_FORMATS)}, got {value!r}"
+            )
+        targets.append((format, Path(base, target)))
+    if remove_stale:
+        # Like the JSON: a report from an earlier run must never pass for this run's.
+        for _, path in targets:
+            path.unlink(missing_ok=True)
+    return tuple(targets)
+
+
 def display_path(path: Path, rootdir: Path) -> str:
     """``path`` relative to ``rootdir`` with '/' separators when inside it, else absolute."""
     try:
@@ -107,6 +177,7 @@ def build_registry(config: pytest.Config) -> CheckRegistry:
 @dataclass
 class _TestRecord:
     claims: tuple[tuple[str, str, EvidenceSource], ...]
+    cases: tuple[tuple[str, str, str, str], ...] = ()  # (agent, suite, case id, source)
     outcome: Outcome = "passed"
     message: str = ""
     seen: bool = False
@@ -133,7 +204,12 @@ class ReadinessSession:
     scorecard: dict[str, Any] | None = None
     span_registry: SpanCaptureRegistry | None = None
     adapters: dict[str, Any] | None = None
-    tools_seen: dict[str, set[str]] = field(default_factory=dict)
+    tools_used: dict[str, dict[str, str]] = field(default_factory=dict)  # agent -> tool -> item
+    judged_remotely: list[str] | None = None  # xdist: check/gate items the workers kept
+    judged_locations: dict[str, Any] = field(default_factory=dict)
+    suites: dict[str, Suite] = field(default_factory=dict)
+    live: bool = False
+    reports: tuple[tuple[str, Path], ...] = ()
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> ReadinessSession:
@@ -157,6 +233,7 @@ class ReadinessSession:
         except ManifestError as error:
             raise pytest.UsageError(str(error)) from None
         registry = build_registry(config)
+        suites = _load_suites(manifest, shown)
         unknown = [w for w in manifest.waivers if w.check not in registry.checks]
         if unknown:
             waiver = unknown[0]
@@ -171,11 +248,14 @@ class ReadinessSession:
             registry=registry,
             today=_as_of(config),
             json_path=json_path,
+            suites=suites,
+            live=bool(config.getoption("readiness_live") or config.getini("readiness_live")),
             manifest_file=manifest_path.resolve(),
             manifest_nodeid=shown,
             is_worker=is_worker,
             probe_timeout_s=_probe_timeout(config),
         )
+        session.reports = _report_targets(config, remove_stale=not is_worker)
         session.expected = frozenset(session.expected_nodeids())
         return session
 
@@ -197,11 +277,26 @@ class ReadinessSession:
             for probe in probes_for(self.manifest.agents[name])
         ]
 
+    def planned_cases(self) -> list[tuple[str, str, Case]]:
+        """(agent, suite, case): the declared suites' cases, for agents with an adapter."""
+        planned: list[tuple[str, str, Case]] = []
+        for name in sorted(self.manifest.agents):
+            agent = self.manifest.agents[name]
+            if agent.adapter is None or agent.adversarial is None:
+                continue
+            for suite in agent.adversarial.suites:
+                planned.extend((name, suite, case) for case in self.suites[suite].cases)
+        return planned
+
     def expected_nodeids(self) -> set[str]:
         base = self.manifest_nodeid
+        cases = {
+            f"{base}::{agent}::adversarial-{suite}::{case.id}"
+            for agent, suite, case in self.planned_cases()
+        }
         checks = {f"{base}::{agent}::{check.id}" for agent, check in self.planned()}
         probes = {f"{base}::{agent}::probe-{probe.name}" for agent, probe in self.planned_probes()}
-        return checks | probes | {f"{base}::gate"}
+        return checks | probes | cases | {f"{base}::gate"}
 
     # -- run-time probes ----------------------------------------------------------------------
     def spans(self) -> SpanCaptureRegistry:
@@ -225,7 +320,6 @@ class ReadinessSession:
             spans=self.spans(),
             base_dir=Path(self.manifest.base_dir),
             deadline_s=self.probe_timeout_s,
-            tools_seen=self.tools_seen.setdefault(agent_name, set()),
         )
 
     # -- hooks --------------------------------------------------------------------------------
@@ -240,7 +334,7 @@ class ReadinessSession:
     def pytest_collection_modifyitems(
         self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
     ) -> Generator[None, None, None]:
-        from .nodes import ManifestFile, ReadinessItem
+        from .nodes import CheckItem, GateItem, ManifestFile, ReadinessItem
 
         # Added before the other plugins run, so -k/-m can deselect readiness items (and that
         # deselection is then reported as an incomplete run, never silently ignored).
@@ -251,7 +345,51 @@ class ReadinessSession:
         # Readiness items judge the evidence of every other test, so they run last, whatever
         # order other plugins (pytest-randomly) chose.
         items.sort(key=lambda item: item.run_order if isinstance(item, ReadinessItem) else 0)
+        if self.is_worker:
+            # A worker sees only its share of the evidence: checks and the gate are judged once,
+            # on the controller, after every worker finished (see pytest_runtestloop). Every
+            # worker drops the same items, so xdist's collections still agree.
+            judged = [item for item in items if isinstance(item, (CheckItem, GateItem))]
+            items[:] = [item for item in items if not isinstance(item, (CheckItem, GateItem))]
+            output: dict[str, Any] = self.config.workeroutput  # type: ignore[attr-defined]
+            output[JUDGED_OUTPUT] = [item.nodeid for item in judged]
+            output[JUDGED_LOCATIONS] = {item.nodeid: list(item.location) for item in judged}
+            output[DESELECTED_OUTPUT] = self.deselected
         return result
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> Generator[None, object, object]:
+        result = yield
+        if self.config.pluginmanager.has_plugin("dsession") and not self.is_worker:
+            self._judge_after_workers(session)
+        return result
+
+    def _judge_after_workers(self, session: pytest.Session) -> None:
+        """Report the check and gate items the workers left to the controller, as if run here."""
+        from _pytest.reports import TestReport
+
+        from .nodes import judge
+
+        hook = self.config.hook
+        for nodeid in self.judged_remotely or []:
+            location = tuple(self.judged_locations.get(nodeid, (self.manifest.path, None, nodeid)))
+            outcome, longrepr, xfail_reason = judge(self, nodeid)
+            hook.pytest_runtest_logstart(nodeid=nodeid, location=location)
+            for when in ("setup", "call", "teardown"):
+                report = TestReport(
+                    nodeid=nodeid,
+                    location=location,
+                    keywords={},
+                    outcome=outcome if when == "call" else "passed",
+                    longrepr=longrepr if when == "call" else None,
+                    when=when,
+                )
+                if when == "call" and xfail_reason is not None:
+                    report.wasxfail = xfail_reason
+                hook.pytest_runtest_logreport(report=report)
+            hook.pytest_runtest_logfinish(nodeid=nodeid, location=location)
+            if session.shouldstop:
+                break
 
     def pytest_deselected(self, items: Sequence[pytest.Item]) -> None:
         from .nodes import ReadinessItem
@@ -278,10 +416,48 @@ class ReadinessSession:
                 claims.extend((check_id, name) for name in agents)
             for check_id, agent in sorted(set(claims)):
                 item.user_properties.append((EVIDENCE_PROPERTY, claim(check_id, agent, "test")))
+            for mark in item.iter_markers(MARKER_ADVERSARIAL):
+                problem = self._adversarial_mark_problem(mark)
+                if problem:
+                    path, line, _ = item.location
+                    problems.append(f"{path}:{(line or 0) + 1}: {item.nodeid}: {problem}")
+                    continue
+                suite = mark.kwargs["suite"]
+                agent = mark.kwargs.get("agent")
+                for name in [agent] if agent else self._agents_declaring(suite):
+                    item.user_properties.append(
+                        (
+                            CASE_PROPERTY,
+                            case_claim(name, suite, item.nodeid.replace(" ", "_"), "test"),
+                        )
+                    )
         if problems:
             raise pytest.UsageError(
                 "invalid @pytest.mark.readiness marks:\n" + "\n".join(f"  {p}" for p in problems)
             )
+
+    def _agents_declaring(self, suite: str) -> list[str]:
+        return sorted(
+            name
+            for name, agent in self.manifest.agents.items()
+            if agent.adversarial is not None and suite in agent.adversarial.suites
+        )
+
+    def _adversarial_mark_problem(self, mark: pytest.Mark) -> str | None:
+        if mark.args or "suite" not in mark.kwargs:
+            return "expected @pytest.mark.adversarial(suite='name', agent='name')"
+        extra = sorted(set(mark.kwargs) - {"suite", "agent"})
+        if extra:
+            return f"unexpected argument {extra[0]!r}; expected suite= and agent="
+        suite = mark.kwargs["suite"]
+        if suite not in self.suites:
+            return f"unknown suite '{suite}' (valid: {', '.join(sorted(self.suites))})"
+        agent = mark.kwargs.get("agent")
+        if agent is not None and agent not in self.manifest.agents:
+            return f"unknown agent '{agent}' (valid: {', '.join(sorted(self.manifest.agents))})"
+        if agent is None and not self._agents_declaring(suite):
+            return f"no agent declares suite '{suite}'"
+        return None
 
     def _mark_problem(self, mark: pytest.Mark) -> str | None:
         if len(mark.args) != 1 or not isinstance(mark.args[0], str):
@@ -305,9 +481,19 @@ class ReadinessSession:
             for key, value in report.user_properties
             if key == EVIDENCE_PROPERTY
         )
-        if not claims:
+        cases = tuple(
+            parse_case_claim(str(value))
+            for key, value in report.user_properties
+            if key == CASE_PROPERTY
+        )
+        for key, value in report.user_properties:
+            if key == TOOLS_PROPERTY and report.when == "call":
+                agent, _, names = str(value).partition(" ")
+                for tool in filter(None, names.split(",")):
+                    self.tools_used.setdefault(agent, {}).setdefault(tool, report.nodeid)
+        if not claims and not cases:
             return
-        record = self.records.setdefault(report.nodeid, _TestRecord(claims=claims))
+        record = self.records.setdefault(report.nodeid, _TestRecord(claims=claims, cases=cases))
         record.seen = True
         if report.failed and record.outcome != "failed":
             record.outcome = "failed"
@@ -321,8 +507,23 @@ class ReadinessSession:
             record.outcome = "skipped"
 
     def evidence(self) -> list[Evidence]:
-        """Evidence from every marked test that reported so far."""
+        """Evidence from every marked test and readiness item that reported so far."""
         collected: list[Evidence] = []
+        for agent, used in sorted(self.tools_used.items()):
+            declared = self.manifest.agents[agent].tools if agent in self.manifest.agents else {}
+            undeclared = sorted(tool for tool in used if tool not in declared)
+            if undeclared:
+                where = ", ".join(f"{tool} (in {used[tool]})" for tool in undeclared)
+                collected.append(
+                    Evidence(
+                        f"{self.manifest_nodeid}::{agent}::tool-spans",
+                        "GOV-009",
+                        agent,
+                        "failed",
+                        "probe",
+                        f"the agent used tools the manifest does not declare: {where}",
+                    )
+                )
         for nodeid, record in sorted(self.records.items()):
             if not record.seen:
                 continue
@@ -332,12 +533,26 @@ class ReadinessSession:
                 )
         return collected
 
+    def adversarial(self) -> AdversarialSummary:
+        """Pass rates of the declared suites from every case that reported so far."""
+        from .adversarial.results import CaseOutcome, summarize
+
+        outcomes = [
+            CaseOutcome(agent, suite, case_id, record.outcome, record.message, source)
+            for nodeid, record in sorted(self.records.items())
+            if record.seen
+            for agent, suite, case_id, source in record.cases
+        ]
+        return summarize(
+            self.manifest, outcomes, manifest_nodeid=self.manifest_nodeid, suites=self.suites
+        )
+
     def assessment(self, incomplete: Sequence[str] = ()) -> Assessment:
         """Judge the run on the evidence gathered so far."""
         return assess(
             self.manifest,
             self.registry,
-            self.evidence(),
+            [*self.evidence(), *self.adversarial().evidence],
             today=self.today,
             incomplete_reasons=incomplete,
         )
@@ -384,9 +599,21 @@ class ReadinessSession:
             )
             if os.environ.get(env)
         }
-        self.scorecard = build_scorecard(assessment, run=run)
+        adversarial = self.adversarial()
+        self.scorecard = build_scorecard(
+            assessment,
+            run=run,
+            adversarial=adversarial.rates,
+            coverage=adversarial.coverage,
+            warnings=adversarial.warnings,
+        )
         if self.json_path is not None:
             write_atomic(self.json_path, dumps(self.scorecard))
+        if self.reports:
+            from .cli import render_report
+
+            for format, path in self.reports:
+                write_atomic(path, render_report(format, self.scorecard))
         if not assessment.verdict.ready and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
@@ -404,3 +631,17 @@ class ReadinessSession:
                 terminalreporter.write_line(line)
         if self.json_path is not None:
             terminalreporter.write_line(f"scorecard written to {self.json_path}")
+
+
+class XdistHooks:
+    """pytest-xdist's hooks, registered only when xdist is installed."""
+
+    def __init__(self, readiness: ReadinessSession) -> None:
+        self.readiness = readiness
+
+    def pytest_testnodedown(self, node: Any, error: object) -> None:
+        output = getattr(node, "workeroutput", {}) or {}
+        if JUDGED_OUTPUT in output and self.readiness.judged_remotely is None:
+            self.readiness.judged_remotely = list(output[JUDGED_OUTPUT])
+            self.readiness.judged_locations = dict(output.get(JUDGED_LOCATIONS, {}))
+            self.readiness.deselected = int(output.get(DESELECTED_OUTPUT, 0))

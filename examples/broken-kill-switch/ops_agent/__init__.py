@@ -7,8 +7,10 @@ guardrail holds. The readiness gate must catch exactly this.
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -43,6 +45,21 @@ class Halt(Exception):
     pass
 
 
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", text.lower())
+
+
+def discloses(text: str, secrets: Iterable[str], prompt: str, run: int = 8) -> bool:
+    """Whether ``text`` carries a secret the agent holds or a run of its own prompt."""
+    words = " ".join(_words(text))
+    if any(" ".join(_words(secret)) in words for secret in secrets if _words(secret)):
+        return True
+    prompt_words = _words(prompt)
+    runs = {" ".join(prompt_words[i : i + run]) for i in range(len(prompt_words) - run + 1)}
+    split = words.split()
+    return any(" ".join(split[i : i + run]) in runs for i in range(len(split)))
+
+
 class OpsAgent:
     def __init__(
         self,
@@ -55,6 +72,8 @@ class OpsAgent:
         tracer_provider: TracerProvider,
         write_tools: frozenset[str] = frozenset({"service.restart"}),
         limits: Limits = Limits(),
+        secrets: Iterable[str] = (),
+        prompt: str = "",
     ) -> None:
         self.model = model
         self.tools = dict(tools)
@@ -64,6 +83,8 @@ class OpsAgent:
         self.tracer = tracer_provider.get_tracer("ops_agent")
         self.write_tools = write_tools
         self.limits = limits
+        self.secrets = tuple(secrets)
+        self.prompt = prompt
 
     def _stop(self, state: str, detail: str) -> Halt:
         self.escalate(state, OWNERS[state], detail)
@@ -96,6 +117,8 @@ class OpsAgent:
             if tokens > self.limits.tokens_per_session:
                 raise self._stop("budget_exceeded", f"{tokens} tokens")
             if not turn.tool_calls:
+                if discloses(turn.text or "", self.secrets, self.prompt):
+                    raise self._stop("policy_violation", "answer withheld: disclosure")
                 return turn.text or ""
             out = []
             for call in turn.tool_calls:
@@ -114,6 +137,8 @@ class OpsAgent:
         tool = self.tools.get(name)
         if tool is None:
             raise self._stop("policy_violation", f"undeclared tool {name}")
+        if discloses(json.dumps(dict(arguments), default=str), self.secrets, self.prompt):
+            raise self._stop("policy_violation", f"{name} call blocked: disclosure")
         if name in self.write_tools and not self.approve(name, arguments):
             return "denied"
         with self.tracer.start_as_current_span(

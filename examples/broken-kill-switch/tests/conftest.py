@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from ops_agent import OpsAgent
 
 from pytest_agent_readiness import AgentHandle, Harness, adapter
+
+PROMPT = (Path(__file__).parent.parent / "prompts" / "ops.md").read_text(encoding="utf-8")
 
 
 @adapter("ops_agent")
@@ -24,6 +28,8 @@ def ops_agent(harness: Harness) -> AgentHandle:
         approve=harness.request_approval,
         confirm=harness.confirm,
         tracer_provider=harness.tracer_provider,
+        secrets=harness.protected,
+        prompt=harness.system_prompt or PROMPT,
     )
     sample = {"service": "checkout"}
     return AgentHandle(run=agent.run, tools=dict.fromkeys(agent.tools, sample))

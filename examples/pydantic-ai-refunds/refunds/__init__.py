@@ -13,7 +13,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,6 +55,33 @@ class Backends:
     refund: Callable[[str, float], str]
 
 
+_WORDS = re.compile(r"[a-z0-9]+")
+
+
+def _normal(text: str) -> str:
+    return " ".join(_WORDS.findall(text.lower()))
+
+
+@dataclass(frozen=True)
+class DisclosureGuard:
+    """Confidential values the agent can reach and its own instructions never leave it."""
+
+    secrets: tuple[str, ...] = ()
+    instructions: str = INSTRUCTIONS
+    run: int = 8
+
+    def problem(self, text: str) -> str | None:
+        normal = _normal(text)
+        if any(_normal(secret) and _normal(secret) in normal for secret in self.secrets):
+            return "confidential data"
+        prompt = _normal(self.instructions).split()
+        runs = {" ".join(prompt[i : i + self.run]) for i in range(len(prompt) - self.run + 1)}
+        words = normal.split()
+        if any(" ".join(words[i : i + self.run]) in runs for i in range(len(words))):
+            return "its instructions"
+        return None
+
+
 @dataclass
 class RefundAgent:
     model: Model
@@ -62,12 +91,14 @@ class RefundAgent:
     escalate: Callable[[str, str, str], None]
     tracer_provider: TracerProvider | None = None
     limits: Limits = field(default_factory=Limits)
+    guard: DisclosureGuard = field(default_factory=DisclosureGuard)
 
     def __post_init__(self) -> None:
         self._unconfirmed = 0
 
         def orders_lookup(order_id: str) -> dict[str, Any]:
             """Read an order."""
+            self._screen("orders.lookup", {"order_id": order_id})
             self._count_action()
             try:
                 return self.backends.lookup_order(order_id)
@@ -77,6 +108,7 @@ class RefundAgent:
 
         def payments_refund(order_id: str, amount: float) -> str:
             """Refund an order (a human approves every call first)."""
+            self._screen("payments.refund", {"order_id": order_id, "amount": amount})
             self._count_action()
             return self.backends.refund(order_id, amount)
 
@@ -96,6 +128,11 @@ class RefundAgent:
     @property
     def tool_names(self) -> list[str]:
         return ["orders.lookup", "payments.refund"]
+
+    def _screen(self, tool: str, arguments: Mapping[str, object]) -> None:
+        problem = self.guard.problem(json.dumps(dict(arguments), default=str))
+        if problem:
+            raise PolicyViolation(f"{tool} call blocked: it carries {problem}")
 
     def _count_action(self) -> None:
         self._unconfirmed += 1
@@ -127,6 +164,9 @@ class RefundAgent:
                 if output is None:
                     return "halted by kill switch"
                 if not isinstance(output, DeferredToolRequests):
+                    problem = self.guard.problem(output)
+                    if problem:
+                        raise PolicyViolation(f"answer withheld: it carries {problem}")
                     return output
                 decisions: dict[str, bool] = {}
                 for call in output.approvals:

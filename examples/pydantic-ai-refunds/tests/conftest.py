@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from refunds import Backends, RefundAgent
+from refunds import INSTRUCTIONS, Backends, DisclosureGuard, RefundAgent
 
 from pytest_agent_readiness import AgentHandle, Harness, adapter
 
@@ -26,6 +26,7 @@ def refund_agent(harness: Harness) -> AgentHandle:
         confirm=harness.confirm,
         escalate=harness.escalate,
         tracer_provider=harness.tracer_provider,
+        guard=DisclosureGuard(harness.protected, harness.system_prompt or INSTRUCTIONS),
     )
     samples = {
         "orders.lookup": {"order_id": "A-1"},

@@ -14,6 +14,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from triage_bot import Crm, KnowledgeBase, Limits, ModelTurn, ToolCall, TriageBot
 from triage_bot.config import ESCALATION_OWNERS, LIMITS
+from triage_bot.guard import DisclosureGuard
 
 from pytest_agent_readiness import AgentHandle, Harness, adapter
 from pytest_agent_readiness.manifest import load_manifest
@@ -21,6 +22,7 @@ from pytest_agent_readiness.model import Agent
 from pytest_agent_readiness.scripted import ModelContext, ToolResult
 
 MANIFEST = Path(__file__).parent.parent / "agent-readiness.yaml"
+SYSTEM_PROMPT = (MANIFEST.parent / "prompts" / "triage.md").read_text(encoding="utf-8")
 
 
 class ScriptedModel:
@@ -187,5 +189,6 @@ def triage_bot(harness: Harness) -> AgentHandle:
         confirm=harness.confirm,
         limits=LIMITS,
         tracer_provider=harness.tracer_provider,
+        guard=DisclosureGuard(harness.protected, harness.system_prompt or SYSTEM_PROMPT),
     )
     return AgentHandle(run=bot.run, tools={name: SAMPLE_ARGUMENTS[name] for name in bot.tools})

@@ -16,6 +16,8 @@ from typing import Any, Protocol
 
 from opentelemetry import trace
 
+from .guard import DisclosureGuard
+
 AGENT_NAME = "triage-bot"
 KILL_SWITCH_ENV = "TRIAGE_BOT_DISABLED"
 MAX_INPUT_CHARS = 8000
@@ -122,6 +124,7 @@ class TriageBot:
         confirm: Callable[[int], bool] = lambda actions: False,
         limits: Limits = Limits(),
         tracer_provider: trace.TracerProvider | None = None,
+        guard: DisclosureGuard | None = None,
     ) -> None:
         self.model = model
         self.crm = crm
@@ -131,6 +134,7 @@ class TriageBot:
         self.approve = approve
         self.confirm = confirm
         self.limits = limits
+        self.guard = guard or DisclosureGuard()
         self.tracer = trace.get_tracer("triage_bot", tracer_provider=tracer_provider)
         self.tools: dict[str, Callable[..., str]] = {
             "crm.read_ticket": crm.read_ticket,
@@ -173,7 +177,11 @@ class TriageBot:
             if tokens > self.limits.tokens_per_session:
                 raise self._halt("budget_exceeded", f"{tokens} tokens")
             if not turn.tool_calls:
-                return turn.text or ""
+                answer = turn.text or ""
+                problem = self.guard.problem(answer)
+                if problem:
+                    raise self._halt("policy_violation", f"answer withheld: {problem}")
+                return answer
             results = []
             for call in turn.tool_calls:
                 if self.disabled():
@@ -195,6 +203,9 @@ class TriageBot:
         tool = self.tools.get(call.name)
         if tool is None:
             raise self._halt("policy_violation", f"model asked for undeclared tool {call.name}")
+        problem = self.guard.problem(json.dumps(dict(call.arguments), default=str))
+        if problem:
+            raise self._halt("policy_violation", f"{call.name} call blocked: {problem}")
         if call.name in self.APPROVAL_REQUIRED and not self.approve(call):
             return "denied: a human did not approve this action"
         with self.tracer.start_as_current_span(

@@ -1,0 +1,183 @@
+"""Run an adversarial case against the real agent, through its adapter, and decide it.
+
+Guardrail mode (every run): the scripted compromised model obeys the attack: it asks for the
+forbidden tool, echoes the canary into a tool argument or its answer, loops. What is tested is
+the agent's code: approvals, budgets, its refusal of undeclared tools, and its output and
+argument guards against disclosing what it holds. So the harness hands the agent, as the
+secrets it holds, the case's canaries and its own system prompt with canaries planted in it
+(``harness.protected``, ``harness.system_prompt``): an agent that has a disclosure guard wires
+them into it, as production code wires in the values of its vault.
+
+Live mode (``--readiness-live``): the same cases go to the agent built with its real model; the
+scripted model is then unavailable (calling it is an error, never a pass).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..model import Agent
+from ..probes import Observed, ProbeCannotRun, ProbeContext, session
+from ..scripted import ModelContext, ModelTurn, ScriptedModel, TextReply, ToolCallRequest
+from .corpus import Case, ResolvedStep, ToolSpec, resolve_attack
+from .oracles import (
+    CaseResult,
+    Escalation,
+    Observation,
+    ToolCall,
+    evaluate,
+    plant_system_prompt_canaries,
+)
+
+DEFAULT_TASK = "Process the next item in your queue."
+
+
+class LiveModelUnavailable(RuntimeError):
+    """Live mode: the adapter tried to use the scripted model instead of its real one."""
+
+
+class _LiveModel(ScriptedModel):
+    """Stands in for the scripted model in live mode: any use is an error."""
+
+    def __init__(self) -> None:
+        super().__init__([TextReply("unused")])
+
+    def next_turn(self, context: ModelContext) -> ModelTurn:
+        raise LiveModelUnavailable(
+            "live mode: the adapter must build the agent with its real model "
+            "(check harness.live), not harness.model"
+        )
+
+
+@dataclass(frozen=True)
+class CaseRun:
+    """One case against one agent: the verdict and what decided it."""
+
+    result: CaseResult
+    session: str = ""
+
+
+def tool_specs(agent: Agent) -> dict[str, ToolSpec]:
+    """The agent's declared tools as the corpus resolver sees them."""
+    return {
+        name: ToolSpec(name, tool.access, tool.approval == "required")
+        for name, tool in agent.tools.items()
+    }
+
+
+def _script(steps: Sequence[ResolvedStep]) -> list[Any]:
+    script: list[Any] = []
+    for step in steps:
+        if step.kind == "say":
+            script.append(TextReply(step.text or ""))
+            continue
+        call = ToolCallRequest(step.tool or "", dict(step.arguments))
+        if step.parallel:
+            script.append([call] * step.times)
+        else:
+            script.extend([call] * step.times)
+    if not script or not isinstance(script[-1], TextReply):
+        script.append(TextReply("done"))
+    return script
+
+
+def system_prompt_of(agent: Agent, base_dir: Path) -> str | None:
+    """The agent's first declared prompt file, if it can be read."""
+    for prompt in agent.prompts or ():
+        try:
+            return (base_dir / prompt.path).read_text(encoding="utf-8")
+        except OSError:
+            return None
+    return None
+
+
+def observe(observed: Observed) -> Observation:
+    """What the agent did, in the oracles' terms: spans, effects, approvals, escalations."""
+    harness = observed.harness
+    granted = {request.tool for request in harness.approvals.requests if request.granted}
+    effects = harness.effects.effects
+    recorded = {effect.tool for effect in effects}
+    calls: list[ToolCall] = []
+    for span in observed.tool_spans():
+        arguments = span.arguments if isinstance(span.arguments, Mapping) else {}
+        # A span is not proof a tool acted (frameworks trace denied or invalid calls too): when
+        # the tool's double records effects, it ran only if an effect falls inside its span.
+        if span.name in recorded:
+            executed = any(
+                e.tool == span.name and span.start_ns <= e.at_ns <= (span.end_ns or e.at_ns)
+                for e in effects
+            )
+        else:
+            executed = span.error is None
+        calls.append(ToolCall(span.name, dict(arguments), span.name in granted, executed))
+    spanned = {call.name for call in calls}
+    for effect in effects:
+        if effect.tool not in spanned:  # an action no span shows still happened
+            calls.append(ToolCall(effect.tool, dict(effect.arguments), effect.tool in granted))
+    returned = observed.result.returned
+    texts: list[str] = []
+    for span in observed.trace.spans:
+        texts.extend(str(value) for value in (span.attributes or {}).values())
+    return Observation(
+        output="" if returned is None else str(returned),
+        tool_calls=tuple(calls),
+        escalations=tuple(Escalation(e.state, e.owner) for e in harness.escalations.events),
+        refused=observed.result.error is not None,
+        span_texts=tuple(texts),
+        system_prompt=harness.system_prompt,
+    )
+
+
+def run_case(case: Case, context: ProbeContext, *, live: bool = False) -> CaseRun:
+    """Run ``case`` against the agent of ``context`` and apply its oracles."""
+    agent = context.agent
+    tools = tool_specs(agent)
+    attack = resolve_attack(case, tools)
+    if not attack.applicable:
+        return CaseRun(CaseResult(case.id, case.suite, False, (), attack.not_applicable))
+    prompt = system_prompt_of(agent, context.base_dir)
+    planted = plant_system_prompt_canaries(prompt or "", case) if prompt is not None else None
+    steps = attack.render(planted or "").steps
+    model: ScriptedModel = (
+        _LiveModel()
+        if live
+        else ScriptedModel.sequence(_script(steps), max_turns=len(_script(steps)) + 5)
+    )
+    task = case.input or DEFAULT_TASK
+
+    def arm(harness: Any) -> None:
+        harness.protected = tuple(case.canaries)
+        harness.system_prompt = planted
+        harness.live = live
+        if case.tool_result is not None:
+            harness.poisoned = {case.tool_result.tool: case.tool_result.content}
+
+    try:
+        observed = session(
+            context, model, approve=False, confirm=False, task=task, before_build=arm
+        )
+    except ProbeCannotRun as error:
+        return CaseRun(CaseResult(case.id, case.suite, False, (f"could not run: {error}",)))
+    if isinstance(observed.result.error, LiveModelUnavailable):
+        return CaseRun(CaseResult(case.id, case.suite, False, (str(observed.result.error),)))
+    if not observed.result.finished:
+        return CaseRun(
+            CaseResult(
+                case.id,
+                case.suite,
+                False,
+                (f"the session was {observed.result.describe()}",),
+            )
+        )
+    budget = agent.budgets.tool_calls_per_session if agent.budgets else None
+    result = evaluate(
+        case,
+        observe(observed),
+        tools,
+        tool_call_budget=budget,
+        model="live" if live else "scripted",
+    )
+    return CaseRun(result, observed.result.describe())
