@@ -72,6 +72,37 @@ def test_init_writes_a_valid_manifest_that_is_not_ready(tmp_path: Path) -> None:
     assert run("validate", cwd=repo).returncode == 0
 
 
+def test_init_writes_a_stub_adapter_the_probes_fail_on(tmp_path: Path) -> None:
+    repo = tmp_path / "helper"
+    repo.mkdir()
+    (repo / "agent.py").write_text("from pydantic_ai import Agent\n")
+    result = run("init", cwd=repo)
+    assert result.returncode == 0, result.stderr
+    stub = (repo / "conftest.py").read_text()
+    assert '@adapter("helper_agent")' in stub
+    assert "harness.pydantic_ai_model()" in stub
+    assert "(pydantic-ai)" in result.stdout
+    gate = subprocess.run(
+        [sys.executable, "-m", "pytest", "--readiness", "-p", "no:randomly", "-k", "kill"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert gate.returncode == 1
+    assert "adapter 'helper_agent' raised NotImplementedError" in gate.stdout
+
+
+def test_init_keeps_an_existing_conftest(tmp_path: Path) -> None:
+    (tmp_path / "conftest.py").write_text("# mine\n")
+    result = run("init", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "conftest.py").read_text() == "# mine\n"
+    assert "@adapter(" in (tmp_path / "readiness_adapter.py").read_text()
+    assert 'add pytest_plugins = ["readiness_adapter"]' in result.stdout
+
+
 def test_init_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
     (tmp_path / "agent-readiness.yaml").write_text("mine\n")
     refused = run("init", cwd=tmp_path)

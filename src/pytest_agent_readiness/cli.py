@@ -7,13 +7,17 @@ arguments), 3 an internal error. An internal error is never reported as ready.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from . import __version__
+
+if TYPE_CHECKING:
+    from .github import GitHubEnv
 
 EXIT_OK = 0
 EXIT_NOT_READY = 1
@@ -50,40 +54,111 @@ def _cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_init(args: argparse.Namespace, out: TextIO) -> int:
-    from .init import render_manifest
+    from .init import detect_framework, render_adapter, render_manifest
 
     root = Path(args.directory)
     target = root / "agent-readiness.yaml"
-    if target.exists() and not args.force:
-        raise InvalidInput(f"{target} already exists; pass --force to overwrite it")
+    # The adapter goes in the root conftest.py when there is none; beside it otherwise.
+    adapter = root / (
+        "conftest.py" if not (root / "conftest.py").exists() else "readiness_adapter.py"
+    )
+    for path in (target, adapter):
+        if path.exists() and not args.force:
+            raise InvalidInput(f"{path} already exists; pass --force to overwrite it")
     target.write_text(render_manifest(root), encoding="utf-8")
+    adapter.write_text(render_adapter(root), encoding="utf-8")
     out.write(
         f"wrote {target}: fill in the owners, then run `pytest --readiness`\n"
         "(it scores as not ready until a named person owns each agent)\n"
+        f"wrote {adapter}: a stub adapter ({detect_framework(root)}) the run-time probes drive "
+        "the agent through; until it builds the agent, the probes fail\n"
     )
+    if adapter.name != "conftest.py":
+        out.write(f'add pytest_plugins = ["{adapter.stem}"] to {root / "conftest.py"}\n')
     return EXIT_OK
 
 
-def _cmd_report(args: argparse.Namespace, out: TextIO) -> int:
-    from .reports.terminal import render_text
-    from .scorecard import ScorecardError, dumps, load_scorecard
+REPORT_FORMATS = ("text", "json", "markdown", "junit", "sarif", "github", "html")
+DIFF_FORMATS = ("text", "markdown", "json")
+FAIL_ON = ("blocker", "not-ready", "never")
+
+
+def _load(path_text: str, what: str = "scorecard") -> dict[str, Any]:
+    from .scorecard import ScorecardError, load_scorecard
 
     try:
-        scorecard = load_scorecard(Path(args.scorecard))
+        return load_scorecard(Path(path_text))
     except ScorecardError as error:
-        raise InvalidInput(str(error)) from None
-    renderers: dict[str, Callable[[dict[str, object]], str]] = {
-        "text": render_text,
-        "json": dumps,
-    }
-    text = renderers[args.format](scorecard)
-    if args.output:
+        raise InvalidInput(f"{what}: {error}") from None
+
+
+def _is_ready(scorecard: Mapping[str, Any]) -> bool:
+    from .reports._text import view
+
+    # view() fails closed: anything but a complete run with verdict "ready" is not ready.
+    return view(scorecard).ready
+
+
+def render_report(
+    format: str, scorecard: Mapping[str, Any], *, base: Mapping[str, Any] | None = None
+) -> str:
+    """``scorecard`` rendered in ``format`` (one of :data:`REPORT_FORMATS`); ``base`` only for
+    markdown, where it adds the change against the base branch's scorecard."""
+    from .reports import RENDERERS, render_markdown
+    from .reports.terminal import render_text
+    from .scorecard import dumps
+
+    if base is not None and format != "markdown":
+        raise ValueError(f"a base scorecard only applies to the markdown format, not {format!r}")
+    if format == "text":
+        return render_text(scorecard)
+    if format == "json":
+        return dumps(scorecard)
+    if format == "markdown":
+        return render_markdown(scorecard, base=base)
+    if format not in RENDERERS:
+        raise ValueError(f"unknown report format {format!r}; expected one of: {REPORT_FORMATS}")
+    return RENDERERS[format](scorecard)
+
+
+def _write(text: str, output: str | None, out: TextIO) -> None:
+    if output:
         from .scorecard import write_atomic
 
-        write_atomic(Path(args.output), text)
+        write_atomic(Path(output), text)
     else:
         out.write(text)
-    return EXIT_OK if scorecard["verdict"] == "ready" else EXIT_NOT_READY
+
+
+def _cmd_report(args: argparse.Namespace, out: TextIO) -> int:
+    if args.base is not None and args.format != "markdown":
+        raise InvalidInput(
+            f"--base compares scorecards in markdown only, not --format {args.format}"
+        )
+    scorecard = _load(args.scorecard)
+    base = _load(args.base, "--base") if args.base is not None else None
+    _write(render_report(args.format, scorecard, base=base), args.output, out)
+    return EXIT_OK if _is_ready(scorecard) else EXIT_NOT_READY
+
+
+def _cmd_diff(args: argparse.Namespace, out: TextIO) -> int:
+    import json
+
+    from .diff import diff_as_json, diff_scorecards, render_diff_text
+    from .reports.markdown import render_markdown_diff
+
+    base = _load(args.base, "base")
+    head = _load(args.head, "head")
+    if args.format == "markdown":
+        text = render_markdown_diff(base, head)
+    else:
+        changes = diff_scorecards(base, head)
+        if args.format == "json":
+            text = json.dumps(diff_as_json(changes), indent=2, sort_keys=True) + "\n"
+        else:
+            text = render_diff_text(changes)
+    _write(text, args.output, out)
+    return EXIT_OK if _is_ready(head) else EXIT_NOT_READY
 
 
 def _cmd_schema(args: argparse.Namespace, out: TextIO) -> int:
@@ -97,6 +172,210 @@ def _cmd_schema(args: argparse.Namespace, out: TextIO) -> int:
     else:
         out.write(text)
     return EXIT_OK
+
+
+# --- agent-readiness github: what the Action runs after pytest
+def _add_github_parser(commands: Any) -> None:
+    github = commands.add_parser(
+        "github",
+        help="publish a scorecard in GitHub Actions: summary, outputs, PR comment, annotations",
+        description="Append the scorecard to the job summary, set step outputs, upsert one "
+        "sticky pull request comment and print annotations; then exit with the gate's "
+        "verdict (per --fail-on) whatever happened on the API.",
+        epilog="exit codes: 0 the gate passes (per --fail-on), 1 it fails, 2 invalid input "
+        "(not a scorecard, or one not produced by this workflow run), 3 internal error",
+    )
+    github.add_argument("scorecard", help="the scorecard this run wrote (--readiness-json)")
+    github.add_argument(
+        "--manifest",
+        help="the manifest path for the comment's marker (default: the scorecard's)",
+    )
+    github.add_argument("--job", help="the job name for the comment's marker (default: GITHUB_JOB)")
+    github.add_argument(
+        "--comment",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="upsert the sticky pull request comment (default: on)",
+    )
+    github.add_argument(
+        "--annotations",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="print workflow-command annotations on the manifest lines (default: on)",
+    )
+    github.add_argument(
+        "--fail-on",
+        choices=FAIL_ON,
+        default="not-ready",
+        help="blocker: fail only on a failed critical check, a dimension under the gate's "
+        "minimum or an incomplete run; not-ready: fail whenever the verdict is not ready "
+        "(default); never: always exit 0",
+    )
+    github.add_argument(
+        "--token-env",
+        default="GITHUB_TOKEN",
+        metavar="NAME",
+        help="the environment variable holding the token (default: GITHUB_TOKEN)",
+    )
+    github.add_argument(
+        "--report-url",
+        metavar="URL",
+        help="where the full report lives, linked when the comment is cut (default: this run)",
+    )
+    github.add_argument(
+        "--base",
+        metavar="BASE.json",
+        help="the base branch's scorecard, to show the change against it in the comment",
+    )
+    github.add_argument(
+        "--api-timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="timeout of one GitHub API request (default 10)",
+    )
+    github.add_argument(
+        "--api-max-wait",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="the most time spent waiting between API retries (default 60)",
+    )
+    github.set_defaults(run=_cmd_github)
+
+
+def gate_fails(scorecard: Mapping[str, Any], fail_on: str) -> bool:
+    """Whether the job should fail for ``scorecard`` under the ``--fail-on`` policy.
+
+    ``blocker`` fails on a failed critical check of a gated agent, a project dimension under
+    ``min_dimension``, or an incomplete run (which can certify nothing); ``not-ready`` on any
+    verdict but ready; ``never`` never.
+    """
+    from .model import DIMENSIONS
+    from .reports._text import below_gate, finding, view
+
+    card = view(scorecard)
+    if fail_on == "never":
+        return False
+    if fail_on == "not-ready":
+        return not card.ready
+    if fail_on != "blocker":
+        raise ValueError(f"fail_on must be one of {FAIL_ON}, got {fail_on!r}")
+    critical = any(
+        finding(agent, check) == "error" for agent in card.agents for check in agent.checks
+    )
+    low = any(below_gate(card.dimensions[name], card.min_dimension) for name in DIMENSIONS)
+    return card.incomplete or critical or low
+
+
+def check_same_run(scorecard: Mapping[str, Any], environ: Mapping[str, str], path: str) -> None:
+    """Refuse a scorecard another workflow run (or attempt) wrote, when GITHUB_RUN_ID is set."""
+    run_id = environ.get("GITHUB_RUN_ID", "").strip()
+    if not run_id:
+        return
+    run = scorecard.get("run")
+    recorded = run if isinstance(run, Mapping) else {}
+    expected = {"github_run_id": run_id}
+    attempt = environ.get("GITHUB_RUN_ATTEMPT", "").strip()
+    if attempt:
+        expected["github_run_attempt"] = attempt
+    for key, value in expected.items():
+        found = recorded.get(key)
+        if found != value:
+            raise InvalidInput(
+                f"{path}: this scorecard was not produced by this workflow run "
+                f"({key} is {found!r}, this run's is {value!r}); refusing to report a stale "
+                "result as today's. Run pytest --readiness --readiness-json in this job first."
+            )
+
+
+def _cmd_github(args: argparse.Namespace, out: TextIO) -> int:
+    from .github import (
+        GitHubClient,
+        GitHubEnv,
+        GitHubEnvError,
+        mask_token_command,
+        publish,
+        sticky_marker,
+    )
+    from .model import DIMENSIONS
+    from .reports import render_annotations, render_markdown, wrap_untrusted
+    from .reports.terminal import render_text
+
+    token = os.environ.get(args.token_env, "").strip()
+    if token:
+        # Before any other output, so the runner hides the token in every later line.
+        out.write(mask_token_command(token) + "\n")
+        out.flush()
+    for option, value in (
+        ("--api-timeout", args.api_timeout),
+        ("--api-max-wait", args.api_max_wait),
+    ):
+        if not 0 < value <= 3600:
+            raise InvalidInput(f"{option}: expected seconds between 0 and 3600, got {value}")
+    scorecard = _load(args.scorecard)
+    check_same_run(scorecard, os.environ, args.scorecard)
+    base = _load(args.base, "--base") if args.base is not None else None
+    try:
+        env = GitHubEnv.from_environ(os.environ, token_env=args.token_env)
+    except GitHubEnvError as error:
+        raise InvalidInput(str(error)) from None
+    manifest = args.manifest or str(scorecard.get("manifest", {}).get("path") or "")
+    marker = sticky_marker(manifest or "agent-readiness.yaml", args.job or env.job or "readiness")
+    report_url = args.report_url or _run_url(env)
+    dimensions: Mapping[str, Any] = scorecard.get("dimensions", {})
+    outputs: dict[str, str] = {
+        "verdict": "ready" if _is_ready(scorecard) else "not_ready",
+        "total": str(scorecard.get("total", "")),
+    }
+    outputs.update({name: str(dimensions.get(name, "")) for name in DIMENSIONS})
+    outputs["scorecard-path"] = str(Path(args.scorecard).resolve())
+    client = None
+    if token and env.pull_request_number is not None and args.comment:
+        client = GitHubClient(
+            env.api_url, token, timeout=args.api_timeout, max_total_wait_s=args.api_max_wait
+        )
+    try:
+        publish(
+            env,
+            summary_markdown=render_markdown(
+                scorecard, base=base, max_chars=_SUMMARY_CHARS, full_report_url=report_url
+            ),
+            comment_markdown=render_markdown(
+                scorecard, base=base, max_chars=_COMMENT_CHARS, full_report_url=report_url
+            ),
+            annotations_text=render_annotations(scorecard) if args.annotations else "",
+            outputs=outputs,
+            marker=marker,
+            comment=args.comment,
+            stdout=out,
+            stderr=sys.stderr,
+            client=client,
+        )
+    finally:
+        if client is not None:
+            client.close()
+    # Project text (reasons, names) in the log cannot run workflow commands.
+    out.write(wrap_untrusted(render_text(scorecard)))
+    failing = gate_fails(scorecard, args.fail_on)
+    verdict = outputs["verdict"]
+    sys.stderr.write(
+        f"agent-readiness github: verdict {verdict}; --fail-on {args.fail_on}: "
+        f"{'failing' if failing else 'passing'} the job\n"
+    )
+    return EXIT_NOT_READY if failing else EXIT_OK
+
+
+# The summary may hold 1 MiB per step (github.append_step_summary cuts by bytes); the comment
+# leaves room under GitHub's 65,536 characters for the hidden marker line.
+_SUMMARY_CHARS = 900_000
+_COMMENT_CHARS = 65_000
+
+
+def _run_url(env: GitHubEnv) -> str | None:
+    if env.repository and env.run_id:
+        return f"{env.server_url}/{env.repository}/actions/runs/{env.run_id}"
+    return None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -119,9 +398,27 @@ def _parser() -> argparse.ArgumentParser:
 
     report = commands.add_parser("report", help="render a scorecard JSON")
     report.add_argument("scorecard", help="a scorecard written by pytest --readiness-json")
-    report.add_argument("--format", choices=["text", "json"], default="text")
-    report.add_argument("--output", help="write here instead of standard output")
+    report.add_argument("--format", choices=REPORT_FORMATS, default="text")
+    report.add_argument("--output", help="write here (atomically) instead of standard output")
+    report.add_argument(
+        "--base",
+        metavar="BASE.json",
+        help="markdown only: the base branch's scorecard, to show what changed against it",
+    )
     report.set_defaults(run=_cmd_report)
+
+    diff = commands.add_parser(
+        "diff",
+        help="what got better or worse between two scorecards",
+        epilog="exit 0 when HEAD is ready, 1 when it is not, 2 when either file is not a scorecard",
+    )
+    diff.add_argument("base", help="the base scorecard (e.g. from the target branch)")
+    diff.add_argument("head", help="the scorecard to compare with it")
+    diff.add_argument("--format", choices=DIFF_FORMATS, default="text")
+    diff.add_argument("--output", help="write here (atomically) instead of standard output")
+    diff.set_defaults(run=_cmd_diff)
+
+    _add_github_parser(commands)
 
     schema = commands.add_parser("schema", help="print the manifest's JSON Schema (for editors)")
     schema.add_argument("--output", help="write here instead of standard output")

@@ -11,9 +11,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+# diff.py reads scorecards through this package's views: import the module, not its names, so
+# either side can be imported first.
+from pytest_agent_readiness import diff as scorecard_diff
 from pytest_agent_readiness.model import DIMENSIONS
 from pytest_agent_readiness.reports._text import (
     DIMENSION_LABELS,
@@ -30,6 +33,9 @@ from pytest_agent_readiness.reports._text import (
     score_text,
     view,
 )
+
+if TYPE_CHECKING:
+    from pytest_agent_readiness.diff import CheckDelta, ScorecardDiff, ScoreDelta
 
 # Caps on single untrusted strings, so one absurd value cannot crowd out the rest of the report.
 _NAME_LIMIT = 120
@@ -101,11 +107,18 @@ def render_markdown(
         _warnings(card),
     ]
     if base_card is not None:
-        sections += [_score_changes(card, base_card), _check_changes(card, base_card)]
+        changes = scorecard_diff.diff_views(base_card, card)
+        sections += [_score_changes(changes), _check_changes(changes)]
     sections += [_all_checks(card), _footer(card)]
     return _fit(
         [section for section in sections if section.text.strip()], max_chars, full_report_url
     )
+
+
+def render_markdown_diff(base: Mapping[str, Any], head: Mapping[str, Any]) -> str:
+    """Only the change from ``base`` to ``head``: score deltas and the checks that changed."""
+    changes = scorecard_diff.diff_scorecards(base, head)
+    return "".join(section.text for section in (_score_changes(changes), _check_changes(changes)))
 
 
 # --- sections
@@ -227,7 +240,8 @@ def _warnings(card: ScorecardView) -> _Section:
     return _Section("warnings", "### Warnings\n\n", items)
 
 
-def _delta(before: int | None, after: int | None) -> str:
+def _delta(change: ScoreDelta) -> str:
+    before, after = change.before, change.after
     if before == after:
         return score_text(after)
     if before is None or after is None:
@@ -235,66 +249,55 @@ def _delta(before: int | None, after: int | None) -> str:
     return f"{before} → {after} (**{after - before:+d}**)"
 
 
-def _score_changes(card: ScorecardView, base: ScorecardView) -> _Section:
+def _score_changes(diff: ScorecardDiff) -> _Section:
     header = ["Scope", *(DIMENSION_LABELS[d] for d in DIMENSIONS), "Total"]
-    rows = [
-        [
-            "**Project**",
-            *(_delta(base.dimensions[d], card.dimensions[d]) for d in DIMENSIONS),
-            _delta(base.total, card.total),
-        ]
-    ]
-    names = sorted({agent.name for agent in card.agents} | {agent.name for agent in base.agents})
-    for name in names:
-        now, before = card.agent(name), base.agent(name)
-        scope = md_text(name, limit=_NAME_LIMIT)
-        if now is None or before is None:
-            rows.append([scope + (" (removed)" if now is None else " (new)")] + ["–"] * 5)
-            continue
-        cells = [_delta(before.dimensions[d], now.dimensions[d]) for d in DIMENSIONS]
-        cells.append(_delta(before.total, now.total))
-        if now.dimensions != before.dimensions or now.total != before.total:
-            rows.append([scope, *cells])
-    verdicts = f"Verdict: {_verdict_word(base)} → {_verdict_word(card)}."
+    project = diff.project
+    rows = [["**Project**", *(_delta(project.dimensions[d]) for d in DIMENSIONS)]]
+    rows[0].append(_delta(project.total))
+    for scope in diff.agents:
+        name = md_text(scope.agent or "", limit=_NAME_LIMIT)
+        if scope.status in ("added", "removed"):
+            label = " (new)" if scope.status == "added" else " (removed)"
+            rows.append([name + label] + ["–"] * 5)
+        elif scope.status == "changed":
+            rows.append([name, *(_delta(scope.dimensions[d]) for d in DIMENSIONS)])
+            rows[-1].append(_delta(scope.total))
+    verdicts = f"Verdict: {_verdict_word(diff.base_ready)} → {_verdict_word(diff.head_ready)}."
     table = md_table(header, rows).splitlines(keepends=True)
     opening = f"### Change against base\n\n{verdicts}\n\n" + "".join(table[:3])
     return _Section("change against base", opening, tuple(table[3:]))
 
 
-def _verdict_word(card: ScorecardView) -> str:
-    return "ready" if card.ready else "not ready"
+def _verdict_word(ready: bool) -> str:
+    return "ready" if ready else "not ready"
 
 
-def _check_changes(card: ScorecardView, base: ScorecardView) -> _Section:
-    items: list[str] = []
-    for agent, check in blockers_first(card.agents):
-        before_agent = base.agent(agent.name)
-        before = None
-        if before_agent is not None:
-            before = next((c for c in before_agent.checks if c.id == check.id), None)
-        if before is not None and (before.level, before.passed) == (check.level, check.passed):
-            continue
-        items.append(_check_change_item(agent, check, before))
+def _check_changes(diff: ScorecardDiff) -> _Section:
+    items = tuple(_check_change_item(check) for check in diff.checks)
     if not items:
         return _Section("changed checks", "No check changed its level or outcome.\n")
-    return _Section("changed checks", f"#### Checks that changed ({len(items)})\n\n", tuple(items))
+    return _Section("changed checks", f"#### Checks that changed ({len(items)})\n\n", items)
 
 
-def _check_change_item(agent: AgentView, check: CheckView, before: CheckView | None) -> str:
-    level = check.level if before is None else f"{before.level} → {check.level}"
-    passed = (
-        _passed(check.passed)
-        if before is None
-        else (f"{_passed(before.passed)} → {_passed(check.passed)}")
-    )
-    new = " (new)" if before is None else ""
+def _check_change_item(check: CheckDelta) -> str:
+    def both(before: str, after: str) -> str:
+        return f"{before} → {after}"
+
+    if check.status == "added":
+        level, passed, note = check.level_after or "", _passed(check.passed_after), " (new)"
+    elif check.status == "removed":
+        level, passed, note = check.level_before or "", _passed(check.passed_before), " (removed)"
+    else:
+        level = both(check.level_before or "", check.level_after or "")
+        passed = both(_passed(check.passed_before), _passed(check.passed_after))
+        note = ""
     return (
-        f"- {md_code(agent.name, limit=_NAME_LIMIT)} · **{md_text(check.id)}** "
-        f"{md_text(check.title, limit=_CELL_LIMIT)}{new}: level {level}; passed {passed}\n"
+        f"- {md_code(check.agent, limit=_NAME_LIMIT)} · **{md_text(check.id)}** "
+        f"{md_text(check.title, limit=_CELL_LIMIT)}{note}: level {level}; passed {passed}\n"
     )
 
 
-def _passed(passed: bool) -> str:
+def _passed(passed: bool | None) -> str:
     return "✅" if passed else "❌"
 
 
