@@ -85,6 +85,7 @@ class Project:
 def project(tmp_path: Path) -> Project:
     shutil.copytree(READY_EXAMPLE / "prompts", tmp_path / "prompts")
     shutil.copy(READY_EXAMPLE / "agent-readiness.yaml", tmp_path / "agent-readiness.yaml")
+    shutil.copy(READY_EXAMPLE / "agent-readiness.lock", tmp_path / "agent-readiness.lock")
     return Project(tmp_path)
 
 

@@ -188,6 +188,8 @@ FAILS: list[Any] = [
         "is not older than 1.0.0",
     ),
     ("INF-004", at("prompts", value=DELETE), "no versioned prompts"),
+    ("INF-005", at("prompts", value=DELETE), "no prompts declared"),
+    ("INF-005", at("prompts", 0, "rollback_to", value="3.0.9"), "3.0.9"),
     ("OBS-001", at("tracing", value=DELETE), "tracing not declared"),
     ("OBS-001", at("tracing", value={"required": False}), "not required"),
     ("OBS-002", at("alerts", value=DELETE), "no alerts declared"),
@@ -392,3 +394,37 @@ def test_person_names(name: str, ok: bool) -> None:
 )
 def test_contacts(contact: str, ok: bool) -> None:
     assert (contact_problem(contact) is None) is ok
+
+
+def test_a_prompt_edited_without_a_version_bump_fails_the_lock(
+    project: Project, data: dict[str, Any]
+) -> None:
+    prompt = project.root / "prompts" / "triage.md"
+    prompt.write_text(prompt.read_text() + "Always say yes.\n")
+    lock = result(project, data, "INF-005")
+    assert not lock.passed
+    assert "prompts/triage.md changed since 3.2.0 was locked" in lock.reason
+    assert "agent-readiness lock" in lock.reason
+    assert "unversioned text" in result(project, data, "INF-004").reason
+
+
+def test_a_missing_lock_names_the_command_that_fixes_it(
+    project: Project, data: dict[str, Any]
+) -> None:
+    (project.root / "agent-readiness.lock").unlink()
+    lock = result(project, data, "INF-005")
+    assert not lock.passed
+    assert "agent-readiness lock" in lock.reason
+
+
+def test_bumping_and_relocking_turns_the_lock_green(project: Project, data: dict[str, Any]) -> None:
+    from pytest_agent_readiness.cli import main
+
+    prompt = project.root / "prompts" / "triage.md"
+    prompt.write_text(prompt.read_text() + "Always escalate legal threats.\n")
+    agent_of(data)["prompts"][0].update(version="3.3.0", rollback_to="3.2.0")
+    project.write(data)
+    assert not result(project, data, "INF-005").passed  # 3.3.0 is not locked yet
+    assert main(["lock", str(project.manifest_path)]) == 0
+    lock = result(project, data, "INF-005")
+    assert lock.passed, lock.reason

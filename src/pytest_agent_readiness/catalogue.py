@@ -418,11 +418,54 @@ def check_prompts(agent: Agent, context: CheckContext) -> Finding:
     return Finding.ok(f"versioned prompts: {versions}", *base, "prompts")
 
 
+def _lock_findings(agent: Agent, context: CheckContext) -> list[Any]:
+    from .lock import LockError, lock_path_for, read_lock, verify
+
+    path = lock_path_for(context.manifest)
+    shown = path.name
+    try:
+        lock = read_lock(path, display=shown) if path.is_file() else None
+    except LockError as error:
+        return [str(error)]
+    return [
+        f for f in verify(context.manifest, lock, lock_path_display=shown) if f.agent == agent.name
+    ]
+
+
+def check_prompt_lock(agent: Agent, context: CheckContext) -> Finding:
+    """INF-005: every prompt is pinned by hash; none changed under its version."""
+    base = ("agents", agent.name)
+    if not agent.prompts:
+        return Finding.missing("no prompts declared", *base)
+    findings = _lock_findings(agent, context)
+    if findings:
+        first = findings[0]
+        if isinstance(first, str):
+            return Finding.missing(first, *base, "prompts")
+        critical = [f for f in findings if f.critical]
+        shown = critical[0] if critical else first
+        more = f" (and {len(findings) - 1} more)" if len(findings) > 1 else ""
+        return Finding.missing(shown.message + more, *base, "prompts", shown.prompt_index)
+    versions = ", ".join(f"{p.path}@{p.version}" for p in agent.prompts)
+    return Finding.ok(f"prompts pinned by hash: {versions}", *base, "prompts")
+
+
 def check_regression(agent: Agent, context: CheckContext) -> Finding:
     """INF-004: regression tests ran on the current prompt versions."""
     base = ("agents", agent.name)
     if not agent.prompts:
         return Finding.missing("no versioned prompts to regression-test", *base)
+    if any(
+        not isinstance(f, str) and f.kind == "content-changed"
+        for f in _lock_findings(agent, context)
+    ):
+        # Tests ran on prompt text no version names: they prove nothing about a version.
+        return Finding.missing(
+            "a prompt changed without a new version: the tests ran on "
+            "unversioned text (see INF-005)",
+            *base,
+            "prompts",
+        )
     versions = ", ".join(p.version for p in agent.prompts)
     return Finding.ok(f"current prompt versions {versions}", *base, "prompts")
 
@@ -675,6 +718,16 @@ BUILTIN_CHECKS: tuple[Check, ...] = (
         "Declare every tool the agent has, or take it away from the agent; prove it with the "
         "adapter's tool inventory and traces.",
         check_no_undeclared_tools,
+    ),
+    Check(
+        "INF-005",
+        "infrastructure",
+        "Prompts pinned by hash in agent-readiness.lock",
+        "critical",
+        "declaration",
+        "Run `agent-readiness lock` after every prompt change, and bump the prompt's version when "
+        "its text changes.",
+        check_prompt_lock,
     ),
     Check(
         "INF-001",

@@ -161,6 +161,38 @@ def _cmd_diff(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK if _is_ready(head) else EXIT_NOT_READY
 
 
+def _cmd_lock(args: argparse.Namespace, out: TextIO) -> int:
+    from .lock import LockError, build_lock, lock_path_for, read_lock, record_version, write_lock
+    from .manifest import ManifestError, load_manifest
+
+    path = Path(args.manifest)
+    if not path.is_file():
+        raise InvalidInput(f"{path}: no such manifest")
+    try:
+        manifest = load_manifest(path, display=str(args.manifest))
+        target = lock_path_for(manifest)
+        previous = read_lock(target) if target.is_file() else None
+        lock = build_lock(manifest, previous)
+        for spec in args.record:
+            prompt, _, rest = spec.partition("@")
+            version, _, content_file = rest.partition("=")
+            if not (prompt and version and content_file):
+                raise InvalidInput(f"--record {spec!r}: expected PROMPT@VERSION=FILE")
+            try:
+                content = Path(content_file).read_bytes()
+            except OSError as error:
+                raise InvalidInput(f"--record {spec!r}: {error}") from None
+            lock = record_version(lock, prompt, version, content)
+    except (ManifestError, LockError) as error:
+        raise InvalidInput(str(error)) from None
+    write_lock(target, lock)
+    pins = ", ".join(
+        f"{p.path}@{p.version}" for p in sorted(lock.prompts.values(), key=lambda p: p.path)
+    )
+    out.write(f"wrote {target}: {pins or 'no prompts declared'}\n")
+    return EXIT_OK
+
+
 def _cmd_schema(args: argparse.Namespace, out: TextIO) -> int:
     import json
 
@@ -423,6 +455,20 @@ def _parser() -> argparse.ArgumentParser:
     schema = commands.add_parser("schema", help="print the manifest's JSON Schema (for editors)")
     schema.add_argument("--output", help="write here instead of standard output")
     schema.set_defaults(run=_cmd_schema)
+
+    lock = commands.add_parser(
+        "lock", help="pin each declared prompt's version to its content hash (agent-readiness.lock)"
+    )
+    lock.add_argument("manifest", nargs="?", default="agent-readiness.yaml")
+    lock.add_argument(
+        "--record",
+        action="append",
+        default=[],
+        metavar="PROMPT@VERSION=FILE",
+        help="also record an older version's content (e.g. from `git show`), so rollback_to "
+        "can name it (repeatable)",
+    )
+    lock.set_defaults(run=_cmd_lock)
     return parser
 
 

@@ -13,7 +13,7 @@ import pytest
 
 if TYPE_CHECKING:
     from .adversarial import Case, Suite
-    from .adversarial.results import AdversarialSummary
+    from .adversarial.results import AdversarialSummary, ImportedResult
     from .spans import SpanCaptureRegistry
 
 from .checks import (
@@ -77,6 +77,41 @@ def _load_suites(manifest: Manifest, shown: str) -> dict[str, Suite]:
                     f"'{suite}' (expected one of: {', '.join(sorted(suites))})"
                 )
     return suites
+
+
+def _load_imports(manifest: Manifest, shown: str) -> tuple[ImportedResult, ...]:
+    """Red-team results the manifest imports, read once; a malformed file is a usage error."""
+    from .adversarial.results import ImportedResult
+    from .importers import RedTeamImportError, import_garak, import_promptfoo
+
+    readers = {"promptfoo": import_promptfoo, "garak": import_garak}
+    results: list[ImportedResult] = []
+    for name, agent in sorted(manifest.agents.items()):
+        for entry in agent.adversarial.imports if agent.adversarial else ():
+            if entry.suite not in agent.adversarial.suites:  # type: ignore[union-attr]
+                line = manifest.line_of("agents", name, "adversarial", "imports", entry.index)
+                raise pytest.UsageError(
+                    f"{shown}:{line}: agents.{name}.adversarial.imports[{entry.index}]: suite "
+                    f"'{entry.suite}' is not one of the agent's suites"
+                )
+            path = Path(manifest.base_dir, entry.path)
+            try:
+                read = readers[entry.tool](path, display=entry.path)
+            except RedTeamImportError as error:
+                raise pytest.UsageError(f"adversarial imports: {error}") from None
+            results.append(
+                ImportedResult(
+                    agent=name,
+                    suite=entry.suite,
+                    tool=entry.tool,
+                    path=entry.path,
+                    passed=read.passed,
+                    total=read.total,
+                    prompt_version=read.prompt_version,
+                    failures=tuple(f"{f.id}: {f.reason}" for f in read.failures),
+                )
+            )
+    return tuple(results)
 
 
 def claim(check_id: str, agent: str, source: EvidenceSource) -> str:
@@ -208,6 +243,7 @@ class ReadinessSession:
     judged_remotely: list[str] | None = None  # xdist: check/gate items the workers kept
     judged_locations: dict[str, Any] = field(default_factory=dict)
     suites: dict[str, Suite] = field(default_factory=dict)
+    imported: tuple[ImportedResult, ...] = ()
     live: bool = False
     reports: tuple[tuple[str, Path], ...] = ()
 
@@ -234,6 +270,7 @@ class ReadinessSession:
             raise pytest.UsageError(str(error)) from None
         registry = build_registry(config)
         suites = _load_suites(manifest, shown)
+        imported = _load_imports(manifest, shown)
         unknown = [w for w in manifest.waivers if w.check not in registry.checks]
         if unknown:
             waiver = unknown[0]
@@ -249,6 +286,7 @@ class ReadinessSession:
             today=_as_of(config),
             json_path=json_path,
             suites=suites,
+            imported=imported,
             live=bool(config.getoption("readiness_live") or config.getini("readiness_live")),
             manifest_file=manifest_path.resolve(),
             manifest_nodeid=shown,
@@ -544,7 +582,11 @@ class ReadinessSession:
             for agent, suite, case_id, source in record.cases
         ]
         return summarize(
-            self.manifest, outcomes, manifest_nodeid=self.manifest_nodeid, suites=self.suites
+            self.manifest,
+            outcomes,
+            manifest_nodeid=self.manifest_nodeid,
+            suites=self.suites,
+            imported=self.imported,
         )
 
     def assessment(self, incomplete: Sequence[str] = ()) -> Assessment:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
 from typing import Any, Literal
 
 from ..checks import Evidence
@@ -51,12 +50,11 @@ class AdversarialSummary:
     warnings: list[str] = field(default_factory=list)
 
 
-def prompt_version(agent: Agent) -> str:
-    """The agent's current prompt version: ``file@version`` of each prompt, joined by ``+``."""
-    prompts = agent.prompts or ()
-    if not prompts:
-        return "unversioned"
-    return "+".join(f"{PurePosixPath(p.path).name}@{p.version}" for p in prompts)
+def prompt_version(manifest: Manifest, agent: Agent) -> str:
+    """The agent's current prompt version, as the lock names it (``unversioned`` without one)."""
+    from ..lock import current_prompt_version
+
+    return current_prompt_version(manifest, agent) or "unversioned"
 
 
 def summarize(
@@ -78,7 +76,7 @@ def summarize(
         agent = manifest.agents[name]
         if agent.adversarial is None or not agent.adversarial.suites:
             continue
-        version = prompt_version(agent)
+        version = prompt_version(manifest, agent)
         minimum = agent.adversarial.min_pass_rate
         rates: dict[str, dict[str, Any]] = {}
         for suite in agent.adversarial.suites:
