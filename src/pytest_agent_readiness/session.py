@@ -13,7 +13,7 @@ import pytest
 
 if TYPE_CHECKING:
     from .adversarial import Case, Suite
-    from .adversarial.results import AdversarialSummary, ImportedResult
+    from .adversarial.results import ImportedResult
     from .spans import SpanCaptureRegistry
 
 from .checks import (
@@ -21,16 +21,15 @@ from .checks import (
     CheckRegistry,
     CheckResult,
     DuplicateCheck,
-    Evidence,
     EvidenceSource,
-    Outcome,
 )
+from .evidence import Judge, RunEvidence
 from .harness import find_adapters
 from .manifest import MANIFEST_NAME, ManifestError, load_manifest
 from .model import Manifest
 from .plugin import MARKER_ADVERSARIAL, MARKER_READINESS
 from .probes import SESSION_DEADLINE_S, Probe, ProbeContext, probes_for
-from .scoring import Assessment, applicable, assess
+from .scoring import Assessment, applicable
 
 EVIDENCE_PROPERTY = "agent_readiness"
 TOOLS_PROPERTY = "agent_readiness_tools"
@@ -209,15 +208,6 @@ def build_registry(config: pytest.Config) -> CheckRegistry:
     return registry
 
 
-@dataclass
-class _TestRecord:
-    claims: tuple[tuple[str, str, EvidenceSource], ...]
-    cases: tuple[tuple[str, str, str, str], ...] = ()  # (agent, suite, case id, source)
-    outcome: Outcome = "passed"
-    message: str = ""
-    seen: bool = False
-
-
 @dataclass(eq=False)  # a plugin object: hashed by identity
 class ReadinessSession:
     """Registered as a plugin for one ``--readiness`` run; owns all of the run's readiness state."""
@@ -232,18 +222,18 @@ class ReadinessSession:
     is_worker: bool
     probe_timeout_s: float = SESSION_DEADLINE_S
     expected: frozenset[str] = frozenset()
-    records: dict[str, _TestRecord] = field(default_factory=dict)
+    run: RunEvidence = field(default_factory=RunEvidence)
     ran: set[str] = field(default_factory=set)
     deselected: int = 0
     collection_errors: int = 0
     scorecard: dict[str, Any] | None = None
     span_registry: SpanCaptureRegistry | None = None
     adapters: dict[str, Any] | None = None
-    tools_used: dict[str, dict[str, str]] = field(default_factory=dict)  # agent -> tool -> item
     judged_remotely: list[str] | None = None  # xdist: check/gate items the workers kept
     judged_locations: dict[str, Any] = field(default_factory=dict)
     suites: dict[str, Suite] = field(default_factory=dict)
     imported: tuple[ImportedResult, ...] = ()
+    _judge: Judge | None = None
     live: bool = False
     reports: tuple[tuple[str, Path], ...] = ()
 
@@ -528,76 +518,41 @@ class ReadinessSession:
             if key == TOOLS_PROPERTY and report.when == "call":
                 agent, _, names = str(value).partition(" ")
                 for tool in filter(None, names.split(",")):
-                    self.tools_used.setdefault(agent, {}).setdefault(tool, report.nodeid)
+                    self.run.used(agent, tool, report.nodeid)
         if not claims and not cases:
             return
-        record = self.records.setdefault(report.nodeid, _TestRecord(claims=claims, cases=cases))
-        record.seen = True
-        if report.failed and record.outcome != "failed":
-            record.outcome = "failed"
+        message = ""
+        if report.failed:
             told = [str(v) for k, v in report.user_properties if k == MESSAGE_PROPERTY]
             crash = getattr(report.longrepr, "reprcrash", None)
             crashed = str(getattr(crash, "message", "") or "").splitlines()
-            record.message = told[0] if told else (crashed[0] if crashed else "")
-        elif (report.skipped and record.outcome == "passed") or (
-            hasattr(report, "wasxfail") and record.outcome == "passed"
-        ):
-            record.outcome = "skipped"
-
-    def evidence(self) -> list[Evidence]:
-        """Evidence from every marked test and readiness item that reported so far."""
-        collected: list[Evidence] = []
-        for agent, used in sorted(self.tools_used.items()):
-            declared = self.manifest.agents[agent].tools if agent in self.manifest.agents else {}
-            undeclared = sorted(tool for tool in used if tool not in declared)
-            if undeclared:
-                where = ", ".join(f"{tool} (in {used[tool]})" for tool in undeclared)
-                collected.append(
-                    Evidence(
-                        f"{self.manifest_nodeid}::{agent}::tool-spans",
-                        "GOV-009",
-                        agent,
-                        "failed",
-                        "probe",
-                        f"the agent used tools the manifest does not declare: {where}",
-                    )
-                )
-        for nodeid, record in sorted(self.records.items()):
-            if not record.seen:
-                continue
-            for check_id, agent, source in record.claims:
-                collected.append(
-                    Evidence(nodeid, check_id, agent, record.outcome, source, record.message)
-                )
-        return collected
-
-    def adversarial(self) -> AdversarialSummary:
-        """Pass rates of the declared suites from every case that reported so far."""
-        from .adversarial.results import CaseOutcome, summarize
-
-        outcomes = [
-            CaseOutcome(agent, suite, case_id, record.outcome, record.message, source)
-            for nodeid, record in sorted(self.records.items())
-            if record.seen
-            for agent, suite, case_id, source in record.cases
-        ]
-        return summarize(
-            self.manifest,
-            outcomes,
-            manifest_nodeid=self.manifest_nodeid,
-            suites=self.suites,
-            imported=self.imported,
+            message = told[0] if told else (crashed[0] if crashed else "")
+        self.run.record(
+            report.nodeid,
+            claims,
+            cases,
+            failed=report.failed,
+            skipped=report.skipped or hasattr(report, "wasxfail"),
+            message=message,
         )
+
+    @property
+    def judge(self) -> Judge:
+        """Turns this run's evidence into the assessment and the scorecard."""
+        if self._judge is None:
+            self._judge = Judge(
+                manifest=self.manifest,
+                registry=self.registry,
+                manifest_nodeid=self.manifest_nodeid,
+                today=self.today,
+                suites=self.suites,
+                imported=self.imported,
+            )
+        return self._judge
 
     def assessment(self, incomplete: Sequence[str] = ()) -> Assessment:
         """Judge the run on the evidence gathered so far."""
-        return assess(
-            self.manifest,
-            self.registry,
-            [*self.evidence(), *self.adversarial().evidence],
-            today=self.today,
-            incomplete_reasons=incomplete,
-        )
+        return self.judge.assessment(self.run, incomplete)
 
     def result_for(self, agent: str, check_id: str) -> CheckResult:
         """The current result of one check for one agent."""
@@ -630,10 +585,10 @@ class ReadinessSession:
             self.span_registry.close()
         if self.is_worker:
             return
-        from .scorecard import build_scorecard, dumps, write_atomic
+        from .scorecard import dumps, write_atomic
 
-        assessment = self.assessment(self._incomplete_reasons(exitstatus))
-        run = {
+        incomplete = self._incomplete_reasons(exitstatus)
+        ci_run = {
             key: os.environ[env]
             for key, env in (
                 ("github_run_id", "GITHUB_RUN_ID"),
@@ -641,14 +596,8 @@ class ReadinessSession:
             )
             if os.environ.get(env)
         }
-        adversarial = self.adversarial()
-        self.scorecard = build_scorecard(
-            assessment,
-            run=run,
-            adversarial=adversarial.rates,
-            coverage=adversarial.coverage,
-            warnings=adversarial.warnings,
-        )
+        assessment = self.assessment(incomplete)
+        self.scorecard = self.judge.scorecard(self.run, incomplete, ci_run)
         if self.json_path is not None:
             write_atomic(self.json_path, dumps(self.scorecard))
         if self.reports:

@@ -1,0 +1,225 @@
+"""What a run has seen so far, and the scorecard it amounts to.
+
+Plain data fed by the pytest session (one report at a time) and, for sharded CI, by
+``agent-readiness merge`` (whole partial runs): one place turns it into a scorecard, so a merged
+scorecard is the one an unsharded run writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, Any, cast
+
+from .checks import CheckRegistry, Evidence, EvidenceSource, Outcome
+from .model import Manifest
+from .scoring import Assessment, assess
+
+if TYPE_CHECKING:
+    from .adversarial import Suite
+    from .adversarial.results import AdversarialSummary, ImportedResult
+
+Claim = tuple[str, str, EvidenceSource]  # (check, agent, source)
+CaseClaim = tuple[str, str, str, str]  # (agent, suite, case id, source)
+
+
+@dataclass
+class TestRecord:
+    """One test or readiness item: what it claims to be evidence for, and how it ended."""
+
+    claims: tuple[Claim, ...] = ()
+    cases: tuple[CaseClaim, ...] = ()
+    outcome: Outcome = "passed"
+    message: str = ""
+    seen: bool = False
+
+    def note(self, *, failed: bool, skipped: bool, message: str) -> None:
+        """Fold one phase's report in: any failure fails it; a skip or xfail proves nothing."""
+        self.seen = True
+        if failed and self.outcome != "failed":
+            self.outcome = "failed"
+            self.message = message
+        elif skipped and self.outcome == "passed":
+            self.outcome = "skipped"
+
+
+@dataclass
+class RunEvidence:
+    """Every record and tool use a run has reported, by node id."""
+
+    records: dict[str, TestRecord] = field(default_factory=dict)
+    tools_used: dict[str, dict[str, str]] = field(default_factory=dict)  # agent -> tool -> item
+    version: int = 0  # bumped on every change, so judgements can be cached between changes
+
+    def record(
+        self,
+        nodeid: str,
+        claims: Sequence[Claim],
+        cases: Sequence[CaseClaim],
+        *,
+        failed: bool,
+        skipped: bool,
+        message: str,
+    ) -> None:
+        """One phase's report of a test that claims evidence or is an adversarial case."""
+        entry = self.records.setdefault(nodeid, TestRecord(tuple(claims), tuple(cases)))
+        entry.note(failed=failed, skipped=skipped, message=message)
+        self.version += 1
+
+    def used(self, agent: str, tool: str, nodeid: str) -> None:
+        """``nodeid`` saw ``agent`` use ``tool`` in its spans."""
+        self.tools_used.setdefault(agent, {}).setdefault(tool, nodeid)
+        self.version += 1
+
+    def evidence(self, manifest: Manifest, manifest_nodeid: str) -> list[Evidence]:
+        """Evidence from every record, plus a failure for each undeclared tool seen used."""
+        collected: list[Evidence] = []
+        for agent, used in sorted(self.tools_used.items()):
+            declared = manifest.agents[agent].tools if agent in manifest.agents else {}
+            undeclared = sorted(tool for tool in used if tool not in declared)
+            if undeclared:
+                where = ", ".join(f"{tool} (in {used[tool]})" for tool in undeclared)
+                collected.append(
+                    Evidence(
+                        f"{manifest_nodeid}::{agent}::tool-spans",
+                        "GOV-009",
+                        agent,
+                        "failed",
+                        "probe",
+                        f"the agent used tools the manifest does not declare: {where}",
+                    )
+                )
+        for nodeid, entry in sorted(self.records.items()):
+            if entry.seen:
+                collected.extend(
+                    Evidence(nodeid, check_id, agent, entry.outcome, source, entry.message)
+                    for check_id, agent, source in entry.claims
+                )
+        return collected
+
+    def adversarial(
+        self,
+        manifest: Manifest,
+        manifest_nodeid: str,
+        suites: Mapping[str, Suite],
+        imported: Sequence[ImportedResult],
+    ) -> AdversarialSummary:
+        """Pass rates of the declared suites from every case that reported."""
+        from .adversarial.results import CaseOutcome, summarize
+
+        outcomes = [
+            CaseOutcome(agent, suite, case_id, entry.outcome, entry.message, source)
+            for _, entry in sorted(self.records.items())
+            if entry.seen
+            for agent, suite, case_id, source in entry.cases
+        ]
+        return summarize(
+            manifest, outcomes, manifest_nodeid=manifest_nodeid, suites=suites, imported=imported
+        )
+
+    # -- sharded CI: a partial run's evidence as JSON, and merging partials -------------------
+    def to_json(self) -> dict[str, Any]:
+        """Everything :meth:`from_json` needs, with sorted keys and lists."""
+        return {
+            "records": {
+                nodeid: {
+                    "claims": [list(c) for c in entry.claims],
+                    "cases": [list(c) for c in entry.cases],
+                    "outcome": entry.outcome,
+                    "message": entry.message,
+                }
+                for nodeid, entry in sorted(self.records.items())
+                if entry.seen
+            },
+            "tools_used": {
+                agent: dict(sorted(used.items())) for agent, used in sorted(self.tools_used.items())
+            },
+        }
+
+    @classmethod
+    def from_json(cls, document: Mapping[str, Any]) -> RunEvidence:
+        """A run's evidence back from :meth:`to_json` (ValueError when malformed)."""
+        run = cls()
+        try:
+            for nodeid, entry in document["records"].items():
+                run.records[str(nodeid)] = TestRecord(
+                    claims=tuple(cast(Claim, tuple(c)) for c in entry["claims"]),
+                    cases=tuple(cast(CaseClaim, tuple(c)) for c in entry["cases"]),
+                    outcome=entry["outcome"],
+                    message=str(entry["message"]),
+                    seen=True,
+                )
+            for agent, used in document["tools_used"].items():
+                for tool, nodeid in used.items():
+                    run.used(str(agent), str(tool), str(nodeid))
+        except (KeyError, TypeError, AttributeError) as error:
+            raise ValueError(f"malformed evidence: {error!r}") from None
+        return run
+
+    def absorb(self, other: RunEvidence) -> None:
+        """Fold another shard's evidence in (a test run in several shards fails if any failed)."""
+        for nodeid, entry in other.records.items():
+            mine = self.records.get(nodeid)
+            if mine is None:
+                self.records[nodeid] = TestRecord(
+                    entry.claims, entry.cases, entry.outcome, entry.message, True
+                )
+                continue
+            mine.note(
+                failed=entry.outcome == "failed",
+                skipped=entry.outcome == "skipped",
+                message=entry.message,
+            )
+        for agent, used in other.tools_used.items():
+            for tool, nodeid in used.items():
+                self.used(agent, tool, nodeid)
+
+
+@dataclass
+class Judge:
+    """Turns a run's evidence into an assessment and a scorecard (cached between changes)."""
+
+    manifest: Manifest
+    registry: CheckRegistry
+    manifest_nodeid: str
+    today: date
+    suites: Mapping[str, Suite]
+    imported: Sequence[ImportedResult] = ()
+    _cache: dict[tuple[int, tuple[str, ...]], Assessment] = field(default_factory=dict)
+
+    def assessment(self, run: RunEvidence, incomplete: Sequence[str] = ()) -> Assessment:
+        """Judge ``run`` (the same evidence is judged once)."""
+        key = (run.version, tuple(incomplete))
+        if key not in self._cache:
+            self._cache.clear()
+            evidence = [
+                *run.evidence(self.manifest, self.manifest_nodeid),
+                *self.adversarial(run).evidence,
+            ]
+            self._cache[key] = assess(
+                self.manifest,
+                self.registry,
+                evidence,
+                today=self.today,
+                incomplete_reasons=incomplete,
+            )
+        return self._cache[key]
+
+    def adversarial(self, run: RunEvidence) -> AdversarialSummary:
+        return run.adversarial(self.manifest, self.manifest_nodeid, self.suites, self.imported)
+
+    def scorecard(
+        self, run: RunEvidence, incomplete: Sequence[str], ci_run: Mapping[str, str]
+    ) -> dict[str, Any]:
+        """The scorecard document for ``run``."""
+        from .scorecard import build_scorecard
+
+        adversarial = self.adversarial(run)
+        return build_scorecard(
+            self.assessment(run, incomplete),
+            run=ci_run,
+            adversarial=adversarial.rates,
+            coverage=adversarial.coverage,
+            warnings=adversarial.warnings,
+        )
