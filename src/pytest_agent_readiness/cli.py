@@ -161,6 +161,32 @@ def _cmd_diff(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK if _is_ready(head) else EXIT_NOT_READY
 
 
+def _cmd_merge(args: argparse.Namespace, out: TextIO) -> int:
+    from .catalogue import BUILTIN_CHECKS
+    from .checks import CheckRegistry
+    from .manifest import ManifestError, load_manifest
+    from .reports.terminal import render_text
+    from .scorecard import dumps, write_atomic
+    from .shards import MergeError, merge, read_partial
+
+    try:
+        partials = [read_partial(Path(path)) for path in args.partials]
+        shown = str(partials[0].document["manifest"]["path"]) if partials else ""
+        manifest_path = Path(args.manifest or shown)
+        if not manifest_path.is_file():
+            raise InvalidInput(f"{manifest_path}: no such manifest (pass --manifest)")
+        manifest = load_manifest(manifest_path, display=shown or str(manifest_path))
+        registry = CheckRegistry()
+        registry.extend(BUILTIN_CHECKS)
+        scorecard = merge(partials, manifest, registry)
+    except (MergeError, ManifestError) as error:
+        raise InvalidInput(str(error)) from None
+    write_atomic(Path(args.output), dumps(scorecard))
+    out.write(render_text(scorecard))
+    out.write(f"merged {len(partials)} shards into {args.output}\n")
+    return EXIT_OK if scorecard["verdict"] == "ready" else EXIT_NOT_READY
+
+
 def _cmd_lock(args: argparse.Namespace, out: TextIO) -> int:
     from .lock import LockError, build_lock, lock_path_for, read_lock, record_version, write_lock
     from .manifest import ManifestError, load_manifest
@@ -455,6 +481,16 @@ def _parser() -> argparse.ArgumentParser:
     schema = commands.add_parser("schema", help="print the manifest's JSON Schema (for editors)")
     schema.add_argument("--output", help="write here instead of standard output")
     schema.set_defaults(run=_cmd_schema)
+
+    merge = commands.add_parser(
+        "merge", help="judge the partial scorecards of sharded runs together (--readiness-shard)"
+    )
+    merge.add_argument("partials", nargs="+", help="one partial scorecard per shard")
+    merge.add_argument("--output", required=True, help="where to write the merged scorecard")
+    merge.add_argument(
+        "--manifest", help="the manifest the shards ran with (default: the path they recorded)"
+    )
+    merge.set_defaults(run=_cmd_merge)
 
     lock = commands.add_parser(
         "lock", help="pin each declared prompt's version to its content hash (agent-readiness.lock)"

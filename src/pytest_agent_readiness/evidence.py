@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from .checks import CheckRegistry, Evidence, EvidenceSource, Outcome
@@ -22,6 +23,72 @@ if TYPE_CHECKING:
 
 Claim = tuple[str, str, EvidenceSource]  # (check, agent, source)
 CaseClaim = tuple[str, str, str, str]  # (agent, suite, case id, source)
+
+
+class EvidenceInputError(ValueError):
+    """Suites or imported results that cannot be read; the message says which file and why."""
+
+
+def load_suites(manifest: Manifest, shown: str) -> dict[str, Suite]:
+    """The built-in suites plus each agent's suite_dirs; every declared suite must exist."""
+    from .adversarial import CorpusError, combine_suites, load_builtin_suites, load_suite_dir
+
+    try:
+        groups = [load_builtin_suites()]
+        seen_dirs: set[Path] = set()
+        for agent in manifest.agents.values():
+            for folder in agent.adversarial.suite_dirs if agent.adversarial else ():
+                path = Path(manifest.base_dir, folder).resolve()
+                if path not in seen_dirs:
+                    seen_dirs.add(path)
+                    groups.append(load_suite_dir(path))
+        suites = combine_suites(*groups)
+    except CorpusError as error:
+        raise EvidenceInputError(f"adversarial suites: {error}") from None
+    for name, agent in sorted(manifest.agents.items()):
+        for index, suite in enumerate(agent.adversarial.suites if agent.adversarial else ()):
+            if suite not in suites:
+                line = manifest.line_of("agents", name, "adversarial", "suites", index)
+                raise EvidenceInputError(
+                    f"{shown}:{line}: agents.{name}.adversarial.suites[{index}]: unknown suite "
+                    f"'{suite}' (expected one of: {', '.join(sorted(suites))})"
+                )
+    return suites
+
+
+def load_imports(manifest: Manifest, shown: str) -> tuple[ImportedResult, ...]:
+    """Red-team results the manifest imports, read once; a malformed file is a usage error."""
+    from .adversarial.results import ImportedResult
+    from .importers import RedTeamImportError, import_garak, import_promptfoo
+
+    readers = {"promptfoo": import_promptfoo, "garak": import_garak}
+    results: list[ImportedResult] = []
+    for name, agent in sorted(manifest.agents.items()):
+        for entry in agent.adversarial.imports if agent.adversarial else ():
+            if entry.suite not in agent.adversarial.suites:  # type: ignore[union-attr]
+                line = manifest.line_of("agents", name, "adversarial", "imports", entry.index)
+                raise EvidenceInputError(
+                    f"{shown}:{line}: agents.{name}.adversarial.imports[{entry.index}]: suite "
+                    f"'{entry.suite}' is not one of the agent's suites"
+                )
+            path = Path(manifest.base_dir, entry.path)
+            try:
+                read = readers[entry.tool](path, display=entry.path)
+            except RedTeamImportError as error:
+                raise EvidenceInputError(f"adversarial imports: {error}") from None
+            results.append(
+                ImportedResult(
+                    agent=name,
+                    suite=entry.suite,
+                    tool=entry.tool,
+                    path=entry.path,
+                    passed=read.passed,
+                    total=read.total,
+                    prompt_version=read.prompt_version,
+                    failures=tuple(f"{f.id}: {f.reason}" for f in read.failures),
+                )
+            )
+    return tuple(results)
 
 
 @dataclass
@@ -68,8 +135,10 @@ class RunEvidence:
         self.version += 1
 
     def used(self, agent: str, tool: str, nodeid: str) -> None:
-        """``nodeid`` saw ``agent`` use ``tool`` in its spans."""
-        self.tools_used.setdefault(agent, {}).setdefault(tool, nodeid)
+        """``nodeid`` saw ``agent`` use ``tool`` in its spans (the first by node id is named,
+        so the scorecard does not depend on the order items ran in)."""
+        seen = self.tools_used.setdefault(agent, {})
+        seen[tool] = min(seen.get(tool, nodeid), nodeid)
         self.version += 1
 
     def evidence(self, manifest: Manifest, manifest_nodeid: str) -> list[Evidence]:

@@ -20,6 +20,7 @@ OPTION_JSON = "readiness_json"
 OPTION_AS_OF = "readiness_as_of"
 OPTION_PROBE_TIMEOUT = "readiness_probe_timeout"
 OPTION_LIVE = "readiness_live"
+OPTION_SHARD = "readiness_shard"
 OPTION_REPORT = "readiness_report"
 SESSION_PLUGIN_NAME = "agent-readiness-session"
 
@@ -79,6 +80,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="how long a run-time probe waits for one agent session before it fails as hung "
         "(default 10; ini: readiness_probe_timeout).",
     )
+    group.addoption(
+        "--readiness-shard",
+        dest=OPTION_SHARD,
+        metavar="I/N",
+        default=None,
+        help="run a deterministic 1/N share of the probes and adversarial cases and write "
+        "partial evidence to --readiness-json; `agent-readiness merge` judges the shards "
+        "together (ini: readiness_shard).",
+    )
+    parser.addini(OPTION_SHARD, "run shard I of N (I/N)", default=None)
     group.addoption(
         "--readiness-live",
         action="store_true",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Generator, Iterable, Sequence
+from collections.abc import Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -23,7 +23,7 @@ from .checks import (
     DuplicateCheck,
     EvidenceSource,
 )
-from .evidence import Judge, RunEvidence
+from .evidence import EvidenceInputError, Judge, RunEvidence, load_imports, load_suites
 from .harness import find_adapters
 from .manifest import MANIFEST_NAME, ManifestError, load_manifest
 from .model import Manifest
@@ -51,68 +51,6 @@ def parse_case_claim(text: str) -> tuple[str, str, str, str]:
     return agent, suite, case_id, source
 
 
-def _load_suites(manifest: Manifest, shown: str) -> dict[str, Suite]:
-    """The built-in suites plus each agent's suite_dirs; every declared suite must exist."""
-    from .adversarial import CorpusError, combine_suites, load_builtin_suites, load_suite_dir
-
-    try:
-        groups = [load_builtin_suites()]
-        seen_dirs: set[Path] = set()
-        for agent in manifest.agents.values():
-            for folder in agent.adversarial.suite_dirs if agent.adversarial else ():
-                path = Path(manifest.base_dir, folder).resolve()
-                if path not in seen_dirs:
-                    seen_dirs.add(path)
-                    groups.append(load_suite_dir(path))
-        suites = combine_suites(*groups)
-    except CorpusError as error:
-        raise pytest.UsageError(f"adversarial suites: {error}") from None
-    for name, agent in sorted(manifest.agents.items()):
-        for index, suite in enumerate(agent.adversarial.suites if agent.adversarial else ()):
-            if suite not in suites:
-                line = manifest.line_of("agents", name, "adversarial", "suites", index)
-                raise pytest.UsageError(
-                    f"{shown}:{line}: agents.{name}.adversarial.suites[{index}]: unknown suite "
-                    f"'{suite}' (expected one of: {', '.join(sorted(suites))})"
-                )
-    return suites
-
-
-def _load_imports(manifest: Manifest, shown: str) -> tuple[ImportedResult, ...]:
-    """Red-team results the manifest imports, read once; a malformed file is a usage error."""
-    from .adversarial.results import ImportedResult
-    from .importers import RedTeamImportError, import_garak, import_promptfoo
-
-    readers = {"promptfoo": import_promptfoo, "garak": import_garak}
-    results: list[ImportedResult] = []
-    for name, agent in sorted(manifest.agents.items()):
-        for entry in agent.adversarial.imports if agent.adversarial else ():
-            if entry.suite not in agent.adversarial.suites:  # type: ignore[union-attr]
-                line = manifest.line_of("agents", name, "adversarial", "imports", entry.index)
-                raise pytest.UsageError(
-                    f"{shown}:{line}: agents.{name}.adversarial.imports[{entry.index}]: suite "
-                    f"'{entry.suite}' is not one of the agent's suites"
-                )
-            path = Path(manifest.base_dir, entry.path)
-            try:
-                read = readers[entry.tool](path, display=entry.path)
-            except RedTeamImportError as error:
-                raise pytest.UsageError(f"adversarial imports: {error}") from None
-            results.append(
-                ImportedResult(
-                    agent=name,
-                    suite=entry.suite,
-                    tool=entry.tool,
-                    path=entry.path,
-                    passed=read.passed,
-                    total=read.total,
-                    prompt_version=read.prompt_version,
-                    failures=tuple(f"{f.id}: {f.reason}" for f in read.failures),
-                )
-            )
-    return tuple(results)
-
-
 def claim(check_id: str, agent: str, source: EvidenceSource) -> str:
     """How an item says which check it is evidence for (a report property, so it crosses xdist)."""
     return f"{check_id} {agent} {source}"
@@ -134,6 +72,18 @@ def _as_of(config: pytest.Config) -> date:
         raise pytest.UsageError(
             f"--readiness-as-of / readiness_as_of: expected a date YYYY-MM-DD, got {text!r}"
         ) from None
+
+
+def _shard(config: pytest.Config) -> tuple[int, int] | None:
+    text = config.getoption("readiness_shard") or config.getini("readiness_shard")
+    if not text:
+        return None
+    index, _, count = str(text).partition("/")
+    if not (index.isdigit() and count.isdigit() and 1 <= int(index) <= int(count)):
+        raise pytest.UsageError(
+            f"--readiness-shard / readiness_shard: expected I/N with 1 <= I <= N, got {text!r}"
+        )
+    return int(index), int(count)
 
 
 def _probe_timeout(config: pytest.Config) -> float:
@@ -234,6 +184,10 @@ class ReadinessSession:
     suites: dict[str, Suite] = field(default_factory=dict)
     imported: tuple[ImportedResult, ...] = ()
     _judge: Judge | None = None
+    shard: tuple[int, int] | None = None  # (index, count): this run is one of count shards
+    partial_written: bool = False
+    worker_crashes: list[str] = field(default_factory=list)
+    evidence_deselected: int = 0
     live: bool = False
     reports: tuple[tuple[str, Path], ...] = ()
 
@@ -259,8 +213,11 @@ class ReadinessSession:
         except ManifestError as error:
             raise pytest.UsageError(str(error)) from None
         registry = build_registry(config)
-        suites = _load_suites(manifest, shown)
-        imported = _load_imports(manifest, shown)
+        try:
+            suites = load_suites(manifest, shown)
+            imported = load_imports(manifest, shown)
+        except EvidenceInputError as error:
+            raise pytest.UsageError(str(error)) from None
         unknown = [w for w in manifest.waivers if w.check not in registry.checks]
         if unknown:
             waiver = unknown[0]
@@ -284,6 +241,7 @@ class ReadinessSession:
             probe_timeout_s=_probe_timeout(config),
         )
         session.reports = _report_targets(config, remove_stale=not is_worker)
+        session.shard = _shard(config)
         session.expected = frozenset(session.expected_nodeids())
         return session
 
@@ -316,7 +274,16 @@ class ReadinessSession:
                 planned.extend((name, suite, case) for case in self.suites[suite].cases)
         return planned
 
+    def in_shard(self, nodeids: Sequence[str]) -> set[str]:
+        """The share of probe and case items this shard runs: every N-th in node-id order."""
+        if self.shard is None:
+            return set(nodeids)
+        index, count = self.shard
+        return {nodeid for k, nodeid in enumerate(sorted(nodeids)) if k % count == index - 1}
+
     def expected_nodeids(self) -> set[str]:
+        if self.shard is not None:
+            return self.in_shard(sorted(self._driven_nodeids()))
         base = self.manifest_nodeid
         cases = {
             f"{base}::{agent}::adversarial-{suite}::{case.id}"
@@ -325,6 +292,15 @@ class ReadinessSession:
         checks = {f"{base}::{agent}::{check.id}" for agent, check in self.planned()}
         probes = {f"{base}::{agent}::probe-{probe.name}" for agent, probe in self.planned_probes()}
         return checks | probes | cases | {f"{base}::gate"}
+
+    def _driven_nodeids(self) -> set[str]:
+        base = self.manifest_nodeid
+        probes = {f"{base}::{agent}::probe-{probe.name}" for agent, probe in self.planned_probes()}
+        cases = {
+            f"{base}::{agent}::adversarial-{suite}::{case.id}"
+            for agent, suite, case in self.planned_cases()
+        }
+        return probes | cases
 
     # -- run-time probes ----------------------------------------------------------------------
     def spans(self) -> SpanCaptureRegistry:
@@ -373,7 +349,22 @@ class ReadinessSession:
         # Readiness items judge the evidence of every other test, so they run last, whatever
         # order other plugins (pytest-randomly) chose.
         items.sort(key=lambda item: item.run_order if isinstance(item, ReadinessItem) else 0)
-        if self.is_worker:
+        if self.shard is not None:
+            # A shard runs its share of the probes and cases and writes partial evidence; the
+            # checks and the gate are judged by `agent-readiness merge` over every shard.
+            driven = [
+                i.nodeid
+                for i in items
+                if isinstance(i, ReadinessItem) and not isinstance(i, (CheckItem, GateItem))
+            ]
+            mine = self.in_shard(driven)
+            items[:] = [
+                item
+                for item in items
+                if not isinstance(item, ReadinessItem)
+                or (not isinstance(item, (CheckItem, GateItem)) and item.nodeid in mine)
+            ]
+        elif self.is_worker:
             # A worker sees only its share of the evidence: checks and the gate are judged once,
             # on the controller, after every worker finished (see pytest_runtestloop). Every
             # worker drops the same items, so xdist's collections still agree.
@@ -382,13 +373,14 @@ class ReadinessSession:
             output: dict[str, Any] = self.config.workeroutput  # type: ignore[attr-defined]
             output[JUDGED_OUTPUT] = [item.nodeid for item in judged]
             output[JUDGED_LOCATIONS] = {item.nodeid: list(item.location) for item in judged}
-            output[DESELECTED_OUTPUT] = self.deselected
+            output[DESELECTED_OUTPUT] = [self.deselected, self.evidence_deselected]
         return result
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtestloop(self, session: pytest.Session) -> Generator[None, object, object]:
         result = yield
-        if self.config.pluginmanager.has_plugin("dsession") and not self.is_worker:
+        distributed = self.config.pluginmanager.has_plugin("dsession")
+        if distributed and not self.is_worker and self.shard is None:
             self._judge_after_workers(session)
         return result
 
@@ -423,6 +415,13 @@ class ReadinessSession:
         from .nodes import ReadinessItem
 
         self.deselected += sum(1 for item in items if isinstance(item, ReadinessItem))
+        # Leaving out a failing evidence test would raise a score: that is no certification.
+        self.evidence_deselected += sum(
+            1
+            for item in items
+            if not isinstance(item, ReadinessItem)
+            and any(key in (EVIDENCE_PROPERTY, CASE_PROPERTY) for key, _ in item.user_properties)
+        )
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
@@ -560,7 +559,16 @@ class ReadinessSession:
         return next(r for r in score.results if r.check.id == check_id)
 
     def _incomplete_reasons(self, exitstatus: int | pytest.ExitCode) -> list[str]:
+        import hashlib
+
         reasons: list[str] = []
+        try:
+            current = hashlib.sha256(self.manifest_file.read_bytes()).hexdigest()
+        except OSError:
+            current = None
+        if current != self.manifest.sha256:
+            reasons.append(f"the manifest {self.manifest.path} changed during the run")
+        reasons.extend(self.worker_crashes)
         if exitstatus == pytest.ExitCode.INTERRUPTED:
             reasons.append("the run was interrupted")
         if exitstatus == pytest.ExitCode.INTERNAL_ERROR:
@@ -570,6 +578,11 @@ class ReadinessSession:
         if self.deselected:
             reasons.append(
                 f"{self.deselected} readiness check(s) deselected (-k/-m): a filtered run "
+                "cannot certify readiness"
+            )
+        if self.evidence_deselected:
+            reasons.append(
+                f"{self.evidence_deselected} evidence test(s) deselected (-k/-m): a filtered run "
                 "cannot certify readiness"
             )
         missing = self.expected - self.ran
@@ -596,6 +609,11 @@ class ReadinessSession:
             )
             if os.environ.get(env)
         }
+        if self.shard is not None:
+            self._write_partial(incomplete, ci_run)
+            if incomplete and session.exitstatus == pytest.ExitCode.OK:
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
+            return
         assessment = self.assessment(incomplete)
         self.scorecard = self.judge.scorecard(self.run, incomplete, ci_run)
         if self.json_path is not None:
@@ -608,7 +626,39 @@ class ReadinessSession:
         if not assessment.verdict.ready and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
+    def _write_partial(self, incomplete: Sequence[str], ci_run: Mapping[str, str]) -> None:
+        from .scorecard import dumps, write_atomic
+        from .shards import partial_document
+
+        assert self.shard is not None
+        document = partial_document(
+            manifest=self.manifest,
+            shard=self.shard,
+            as_of=self.today,
+            run=self.run,
+            expected=self.expected,
+            ran=self.ran,
+            incomplete=incomplete,
+            ci_run=ci_run,
+        )
+        if self.json_path is not None:
+            write_atomic(self.json_path, dumps(document))
+        self.partial_written = True
+
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.shard is not None and not self.is_worker:
+            index, count = self.shard
+            terminalreporter.write_sep("=", f"agent readiness: shard {index}/{count}")
+            terminalreporter.write_line(
+                f"ran {len(self.ran)} of {len(self.expected)} probes and cases in this shard; "
+                "the verdict comes from `agent-readiness merge` over every shard"
+                + (
+                    f" (partial evidence in {self.json_path})"
+                    if self.json_path
+                    else " (pass --readiness-json to keep the partial evidence)"
+                )
+            )
+            return
         if self.scorecard is None:
             return
         from .reports.terminal import render_text
@@ -631,8 +681,15 @@ class XdistHooks:
         self.readiness = readiness
 
     def pytest_testnodedown(self, node: Any, error: object) -> None:
+        if error:
+            name = getattr(getattr(node, "gateway", None), "id", "a worker")
+            self.readiness.worker_crashes.append(
+                f"pytest-xdist worker {name} crashed: {str(error).splitlines()[0][:200]}"
+            )
         output = getattr(node, "workeroutput", {}) or {}
         if JUDGED_OUTPUT in output and self.readiness.judged_remotely is None:
             self.readiness.judged_remotely = list(output[JUDGED_OUTPUT])
             self.readiness.judged_locations = dict(output.get(JUDGED_LOCATIONS, {}))
-            self.readiness.deselected = int(output.get(DESELECTED_OUTPUT, 0))
+            deselected, evidence_deselected = output.get(DESELECTED_OUTPUT, [0, 0])
+            self.readiness.deselected = int(deselected)
+            self.readiness.evidence_deselected = int(evidence_deselected)
