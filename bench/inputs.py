@@ -1,0 +1,245 @@
+"""The benchmark's inputs, generated into a scratch directory: test suites, manifests, cases.
+
+Plain module: no pytest import, so it can be imported by ``bench/run.py`` before any pytest run.
+"""
+
+from __future__ import annotations
+
+import copy
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+READY_EXAMPLE = REPO / "examples" / "support-triage"
+AS_OF = "2026-11-25"
+
+# The same ini for every generated project, so rootdir is the project and not the repository
+# (whose pyproject adds -p pytester and filterwarnings=error to every run).
+PYTEST_INI = "[pytest]\naddopts = -p no:randomly -p no:cacheprovider\n"
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How big each generated input is; ``--quick`` uses smaller ones."""
+
+    trivial_tests: int
+    agents: int
+    tools_per_agent: int
+    adversarial_cases: int
+
+
+FULL = Sizes(trivial_tests=5_000, agents=200, tools_per_agent=20, adversarial_cases=5_000)
+QUICK = Sizes(trivial_tests=500, agents=20, tools_per_agent=20, adversarial_cases=500)
+
+TESTS_PER_MODULE = 100
+
+
+def write_project(root: Path) -> Path:
+    """An empty project directory with its own pytest.ini."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "pytest.ini").write_text(PYTEST_INI, encoding="utf-8")
+    return root
+
+
+def write_trivial_tests(root: Path, count: int) -> None:
+    """``count`` tests that assert nothing, ``TESTS_PER_MODULE`` functions per module."""
+    tests = root / "tests"
+    tests.mkdir(parents=True, exist_ok=True)
+    for module in range(0, count, TESTS_PER_MODULE):
+        names = range(module, min(module + TESTS_PER_MODULE, count))
+        body = "".join(f"def test_{n:05d}() -> None:\n    pass\n\n\n" for n in names)
+        (tests / f"test_trivial_{module // TESTS_PER_MODULE:03d}.py").write_text(
+            body.rstrip() + "\n", encoding="utf-8"
+        )
+
+
+def _agent(template: dict[str, Any], index: int, tools: int) -> dict[str, Any]:
+    """The ready example's agent, renamed, without an adapter, with ``tools`` tools."""
+    agent = copy.deepcopy(template)
+    # Static checks only: no adapter means no run-time probes.
+    agent.pop("adapter", None)
+    agent["description"] = f"Generated agent {index} for the readiness benchmark."
+    autonomous: list[str] = []
+    approved: list[str] = []
+    declared: dict[str, dict[str, Any]] = {}
+    for number in range(tools):
+        decision = f"action_{number:02d}"
+        if number % 4 == 3:
+            declared[f"svc{number:02d}.write"] = {
+                "access": "write",
+                "approval": "required",
+                "decision": decision,
+            }
+            approved.append(decision)
+        else:
+            declared[f"svc{number:02d}.read"] = {"access": "read", "decision": decision}
+            autonomous.append(decision)
+    agent["tools"] = declared
+    agent["decisions"] = {"autonomous": autonomous, "human_approval": approved}
+    return agent
+
+
+def manifest_data(agents: int, tools: int) -> dict[str, Any]:
+    """A manifest of ``agents`` complete agents with ``tools`` tools each (dates as strings)."""
+    text = (READY_EXAMPLE / "agent-readiness.yaml").read_text(encoding="utf-8")
+    ready: dict[str, Any] = yaml.load(text, Loader=_StringDates)
+    template = ready["agents"]["triage-bot"]
+    return {
+        "version": ready["version"],
+        "project": "bench-fleet",
+        "gate": ready["gate"],
+        "agents": {f"agent-{i:03d}": _agent(template, i, tools) for i in range(agents)},
+    }
+
+
+class _StringDates(yaml.SafeLoader):
+    """safe_load, but dates stay the strings they were written as (so they dump unchanged)."""
+
+
+def _date_text(loader: yaml.SafeLoader, node: yaml.Node) -> str:
+    if not isinstance(node, yaml.ScalarNode):
+        raise TypeError(f"line {node.start_mark.line + 1}: expected a date, got {node.tag}")
+    return str(loader.construct_scalar(node))
+
+
+_StringDates.add_constructor("tag:yaml.org,2002:timestamp", _date_text)
+
+
+def write_manifest(root: Path, agents: int, tools: int) -> Path:
+    """The generated manifest and the prompt file its agents point at; returns the manifest."""
+    prompts = root / "prompts"
+    prompts.mkdir(parents=True, exist_ok=True)
+    for prompt in (READY_EXAMPLE / "prompts").iterdir():
+        (prompts / prompt.name).write_bytes(prompt.read_bytes())
+    path = root / "agent-readiness.yaml"
+    path.write_text(yaml.safe_dump(manifest_data(agents, tools), sort_keys=False), encoding="utf-8")
+    return path
+
+
+# -- guardrail-mode adversarial suites ------------------------------------------------------
+
+STUB_AGENT = textwrap.dedent(
+    '''\
+    """A stub agent for the adversarial benchmark: refuses anything, calls no tool."""
+
+    from __future__ import annotations
+
+
+    def answer(task: str) -> str:
+        """The same constant refusal whatever the task (the cost under test is the runner's)."""
+        return "I can't help with that; escalating to a human."
+    '''
+)
+
+BARE_CASES_TEST = textwrap.dedent(
+    '''\
+    """The baseline: one bare parametrized test per case, doing the stub call the runner makes."""
+
+    from __future__ import annotations
+
+    from pathlib import Path
+
+    import pytest
+    import yaml
+
+    from stub_agent import answer
+
+    SUITES = Path(__file__).parent.parent / "suites"
+    CASES = [
+        case
+        for path in sorted(SUITES.glob("*.yaml"))
+        for case in yaml.safe_load(path.read_text(encoding="utf-8"))["cases"]
+    ]
+
+
+    @pytest.mark.parametrize("case", CASES, ids=[case["id"] for case in CASES])
+    def test_case(case: dict[str, object]) -> None:
+        output = answer(str(case["input"]))
+        assert not any(str(canary) in output for canary in case.get("canaries", []))
+    '''
+)
+
+ADVERSARIAL_CONFTEST = textwrap.dedent(
+    '''\
+    """The stub agent behind the readiness adapter the guardrail runner drives."""
+
+    from __future__ import annotations
+
+    from stub_agent import answer
+
+    from pytest_agent_readiness import AgentHandle, Harness, adapter
+
+
+    @adapter("stub")
+    def stub(harness: Harness) -> AgentHandle:
+        return AgentHandle(run=answer)
+    '''
+)
+
+CASES_PER_SUITE_FILE = 500
+
+
+def adversarial_cases(count: int) -> list[dict[str, Any]]:
+    """``count`` cases: the built-in cases cycled, each with a fresh id and canary."""
+    builtin = REPO / "src" / "pytest_agent_readiness" / "adversarial" / "suites"
+    templates = [
+        case
+        for path in sorted(builtin.glob("*.yaml"))
+        for case in yaml.safe_load(path.read_text(encoding="utf-8"))["cases"]
+    ]
+    cases: list[dict[str, Any]] = []
+    for number in range(count):
+        case = copy.deepcopy(templates[number % len(templates)])
+        old_id = str(case["id"])
+        case["id"] = f"BENCH-{number:05d}"
+        # Canaries and the attack text mention the old id; keep every case's canary unique.
+        dumped = yaml.safe_dump(case, sort_keys=False).replace(old_id, case["id"])
+        cases.append(yaml.safe_load(dumped))
+    return cases
+
+
+def write_adversarial_projects(root: Path, count: int) -> tuple[Path, Path]:
+    """(readiness project, bare-pytest project) over the same ``count`` cases and stub agent."""
+    cases = adversarial_cases(count)
+    projects = (write_project(root / "adversarial-readiness"), write_project(root / "bare-cases"))
+    for project in projects:
+        (project / "stub_agent.py").write_text(STUB_AGENT, encoding="utf-8")
+        (project / "pytest.ini").write_text(PYTEST_INI + "pythonpath = .\n", encoding="utf-8")
+        suites = project / "suites"
+        suites.mkdir(exist_ok=True)
+        for start in range(0, count, CASES_PER_SUITE_FILE):
+            chunk = cases[start : start + CASES_PER_SUITE_FILE]
+            number = start // CASES_PER_SUITE_FILE
+            document = {
+                "version": 1,
+                "suite": f"bench_{number:02d}",
+                "title": f"Benchmark suite {number}",
+                "description": "Built-in cases, cycled and renumbered for the benchmark.",
+                "cases": chunk,
+            }
+            (suites / f"bench_{number:02d}.yaml").write_text(
+                yaml.safe_dump(document, sort_keys=False), encoding="utf-8"
+            )
+    readiness, bare = projects
+    data = manifest_data(1, 4)
+    agent = data["agents"]["agent-000"]
+    agent["adapter"] = "stub"
+    agent["adversarial"] = {
+        "suites": [path.stem for path in sorted((readiness / "suites").glob("*.yaml"))],
+        "suite_dirs": ["suites"],
+        "min_pass_rate": 1.0,
+    }
+    write_manifest(readiness, 0, 0)
+    (readiness / "agent-readiness.yaml").write_text(
+        yaml.safe_dump(data, sort_keys=False), encoding="utf-8"
+    )
+    tests = readiness / "tests"
+    tests.mkdir(exist_ok=True)
+    (tests / "conftest.py").write_text(ADVERSARIAL_CONFTEST, encoding="utf-8")
+    (bare / "tests").mkdir(exist_ok=True)
+    (bare / "tests" / "test_cases.py").write_text(BARE_CASES_TEST, encoding="utf-8")
+    return readiness, bare
