@@ -419,17 +419,10 @@ def check_prompts(agent: Agent, context: CheckContext) -> Finding:
 
 
 def _lock_findings(agent: Agent, context: CheckContext) -> list[Any]:
-    from .lock import LockError, lock_path_for, read_lock, verify
-
-    path = lock_path_for(context.manifest)
-    shown = path.name
-    try:
-        lock = read_lock(path, display=shown) if path.is_file() else None
-    except LockError as error:
-        return [str(error)]
-    return [
-        f for f in verify(context.manifest, lock, lock_path_display=shown) if f.agent == agent.name
-    ]
+    unreadable, findings = context.prompt_lock
+    if unreadable is not None:
+        return [unreadable]
+    return [finding for finding in findings if finding.agent == agent.name]
 
 
 def check_prompt_lock(agent: Agent, context: CheckContext) -> Finding:

@@ -6,8 +6,9 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from .model import Agent, Dimension, Manifest, Stage
 
@@ -28,6 +29,20 @@ class CheckContext:
     def resolve(self, relative: str) -> Path:
         """A path from the manifest, resolved against the manifest's directory."""
         return Path(self.manifest.base_dir, relative)
+
+    @cached_property
+    def prompt_lock(self) -> tuple[str | None, tuple[Any, ...]]:
+        """The prompt lock's problem as text (an unreadable lock), and every prompt finding.
+
+        Read once per assessment: every agent's checks consult the same lock."""
+        from .lock import LockError, lock_path_for, read_lock, verify
+
+        path = lock_path_for(self.manifest)
+        try:
+            lock = read_lock(path, display=path.name) if path.is_file() else None
+        except LockError as error:
+            return str(error), ()
+        return None, tuple(verify(self.manifest, lock, lock_path_display=path.name))
 
 
 @dataclass(frozen=True)
