@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -101,3 +103,57 @@ Mutation = Callable[[dict[str, Any]], None]
 def agent_of(data: dict[str, Any], name: str = "triage-bot") -> dict[str, Any]:
     agent: dict[str, Any] = data["agents"][name]
     return agent
+
+
+# A test module that proves every run-time control of the ready manifest and runs one case of
+# each declared suite: with it (and no adapter) the ready example is ready on marked tests alone.
+PROOF_TESTS = """
+import pytest
+
+SUITES = ["prompt_injection", "indirect_injection", "jailbreak", "data_exfiltration",
+          "tool_misuse", "system_prompt_leak"]
+
+
+@pytest.mark.readiness("GOV-003")
+@pytest.mark.readiness("GOV-004")
+@pytest.mark.readiness("GOV-006")
+@pytest.mark.readiness("GOV-009")
+@pytest.mark.readiness("INF-001")
+@pytest.mark.readiness("INF-002")
+@pytest.mark.readiness("INF-004")
+@pytest.mark.readiness("OBS-001")
+@pytest.mark.readiness("DQ-001")
+def test_controls_hold():
+    pass
+
+
+@pytest.mark.parametrize(
+    "suite", [pytest.param(s, marks=pytest.mark.adversarial(suite=s)) for s in SUITES]
+)
+def test_case(suite):
+    pass
+"""
+
+
+def copy_example(pytester: pytest.Pytester, example: Path) -> None:
+    """An example's files (not its caches) into a pytester project."""
+    for entry in example.iterdir():
+        if entry.name in ("__pycache__", ".pytest_cache"):
+            continue
+        target = pytester.path / entry.name
+        if entry.is_dir():
+            shutil.copytree(entry, target, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(entry, target)
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``agent-readiness ARGS`` as a real subprocess."""
+    return subprocess.run(
+        [sys.executable, "-m", "pytest_agent_readiness.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )

@@ -9,26 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from conftest import READY_EXAMPLE, TODAY, Project, registry
+from conftest import READY_EXAMPLE, TODAY, Project, registry, run_cli
 from pytest_agent_readiness.cli import main
 from pytest_agent_readiness.manifest import load_manifest
 from pytest_agent_readiness.scorecard import build_scorecard, dumps
 from pytest_agent_readiness.scoring import assess
 
 
-def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pytest_agent_readiness.cli", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 def test_validate_accepts_a_valid_manifest() -> None:
-    result = run("validate", cwd=READY_EXAMPLE)
+    result = run_cli("validate", cwd=READY_EXAMPLE)
     assert result.returncode == 0, result.stderr
     assert result.stdout == "agent-readiness.yaml: valid (1 agent)\n"
 
@@ -37,27 +26,27 @@ def test_validate_rejects_an_invalid_manifest_with_exit_2(tmp_path: Path) -> Non
     (tmp_path / "agent-readiness.yaml").write_text(
         "version: 1\nagents:\n  bot:\n    stage: pilot\n    stage: scaling\n"
     )
-    result = run("validate", cwd=tmp_path)
+    result = run_cli("validate", cwd=tmp_path)
     assert result.returncode == 2
     assert "agent-readiness.yaml:5:5" in result.stderr
     assert "duplicate key 'stage'" in result.stderr
 
 
 def test_validate_missing_file_is_invalid_input(tmp_path: Path) -> None:
-    result = run("validate", "nope.yaml", cwd=tmp_path)
+    result = run_cli("validate", "nope.yaml", cwd=tmp_path)
     assert result.returncode == 2
     assert "nope.yaml: no such manifest" in result.stderr
 
 
 def test_bad_arguments_exit_2(tmp_path: Path) -> None:
-    assert run("frobnicate", cwd=tmp_path).returncode == 2
-    assert run("report", cwd=tmp_path).returncode == 2
+    assert run_cli("frobnicate", cwd=tmp_path).returncode == 2
+    assert run_cli("report", cwd=tmp_path).returncode == 2
 
 
 def test_init_writes_a_valid_manifest_that_is_not_ready(tmp_path: Path) -> None:
     repo = tmp_path / "refund-helper"
     repo.mkdir()
-    result = run("init", cwd=repo)
+    result = run_cli("init", cwd=repo)
     assert result.returncode == 0, result.stderr
     manifest_path = repo / "agent-readiness.yaml"
     assert "fill in the owners" in result.stdout
@@ -69,14 +58,14 @@ def test_init_writes_a_valid_manifest_that_is_not_ready(tmp_path: Path) -> None:
     results = {r.check.id: r for r in assessment.agents["refund-helper-agent"].results}
     assert not results["GOV-001"].passed
     assert not results["GOV-003"].passed
-    assert run("validate", cwd=repo).returncode == 0
+    assert run_cli("validate", cwd=repo).returncode == 0
 
 
 def test_init_writes_a_stub_adapter_the_probes_fail_on(tmp_path: Path) -> None:
     repo = tmp_path / "helper"
     repo.mkdir()
     (repo / "agent.py").write_text("from pydantic_ai import Agent\n")
-    result = run("init", cwd=repo)
+    result = run_cli("init", cwd=repo)
     assert result.returncode == 0, result.stderr
     stub = (repo / "conftest.py").read_text()
     assert '@adapter("helper_agent")' in stub
@@ -96,7 +85,7 @@ def test_init_writes_a_stub_adapter_the_probes_fail_on(tmp_path: Path) -> None:
 
 def test_init_keeps_an_existing_conftest(tmp_path: Path) -> None:
     (tmp_path / "conftest.py").write_text("# mine\n")
-    result = run("init", cwd=tmp_path)
+    result = run_cli("init", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "conftest.py").read_text() == "# mine\n"
     assert "@adapter(" in (tmp_path / "readiness_adapter.py").read_text()
@@ -105,11 +94,11 @@ def test_init_keeps_an_existing_conftest(tmp_path: Path) -> None:
 
 def test_init_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
     (tmp_path / "agent-readiness.yaml").write_text("mine\n")
-    refused = run("init", cwd=tmp_path)
+    refused = run_cli("init", cwd=tmp_path)
     assert refused.returncode == 2
     assert "already exists; pass --force" in refused.stderr
     assert (tmp_path / "agent-readiness.yaml").read_text() == "mine\n"
-    assert run("init", "--force", cwd=tmp_path).returncode == 0
+    assert run_cli("init", "--force", cwd=tmp_path).returncode == 0
     assert (tmp_path / "agent-readiness.yaml").read_text() != "mine\n"
 
 
@@ -133,10 +122,12 @@ def test_report_exits_with_the_verdict(
 ) -> None:
     card = tmp_path / "card.json"
     write_scorecard(project, card, ready=ready)
-    result = run("report", str(card), cwd=tmp_path)
+    result = run_cli("report", str(card), cwd=tmp_path)
     assert result.returncode == code
     assert ("VERDICT: READY" if ready else "VERDICT: NOT READY") in result.stdout
-    as_json = run("report", str(card), "--format", "json", "--output", "copy.json", cwd=tmp_path)
+    as_json = run_cli(
+        "report", str(card), "--format", "json", "--output", "copy.json", cwd=tmp_path
+    )
     assert as_json.returncode == code
     assert (tmp_path / "copy.json").read_text() == card.read_text()
 
@@ -152,7 +143,7 @@ def test_report_exits_with_the_verdict(
 )
 def test_report_refuses_what_is_not_a_scorecard(tmp_path: Path, content: str, message: str) -> None:
     (tmp_path / "card.json").write_text(content)
-    result = run("report", "card.json", cwd=tmp_path)
+    result = run_cli("report", "card.json", cwd=tmp_path)
     assert result.returncode == 2
     assert message in result.stderr
 
@@ -163,7 +154,7 @@ def test_report_rejects_a_tampered_verdict(project: Project, tmp_path: Path) -> 
     document = json.loads(card.read_text())
     document["verdict"] = "maybe"
     card.write_text(json.dumps(document))
-    assert run("report", "card.json", cwd=tmp_path).returncode == 2
+    assert run_cli("report", "card.json", cwd=tmp_path).returncode == 2
 
 
 def test_internal_error_exits_3_and_never_reports_ready(
@@ -183,6 +174,6 @@ def test_internal_error_exits_3_and_never_reports_ready(
 
 
 def test_schema_command_prints_the_shipped_schema(tmp_path: Path) -> None:
-    result = run("schema", "--output", "s.json", cwd=tmp_path)
+    result = run_cli("schema", "--output", "s.json", cwd=tmp_path)
     assert result.returncode == 0
     assert json.loads((tmp_path / "s.json").read_text())["title"] == "agent-readiness.yaml"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +13,7 @@ from typing import Any
 import pytest
 
 from _scorecards import HOSTILE_STRINGS, hostile_scorecard, ready_scorecard, sample_scorecard
-from conftest import UNREADY_EXAMPLE
+from conftest import UNREADY_EXAMPLE, copy_example
 from pytest_agent_readiness.cli import REPORT_FORMATS, main, render_report
 from pytest_agent_readiness.diff import diff_as_json, diff_scorecards, render_diff_text
 from pytest_agent_readiness.reports import render_markdown
@@ -237,15 +236,6 @@ def test_diff_exits_1_exactly_when_head_is_not_ready(
 
 
 # --- pytest --readiness-report
-def copy_example(pytester: pytest.Pytester, example: Path) -> None:
-    for entry in example.iterdir():
-        if entry.name in ("__pycache__", ".pytest_cache"):
-            continue
-        target = pytester.path / entry.name
-        if entry.is_dir():
-            shutil.copytree(entry, target, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy(entry, target)
 
 
 @pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])

@@ -4,46 +4,24 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from conftest import READY_EXAMPLE, UNREADY_EXAMPLE, ready_data
+from conftest import (
+    PROOF_TESTS,
+    READY_EXAMPLE,
+    UNREADY_EXAMPLE,
+    copy_example,
+    ready_data,
+    run_cli,
+)
 
 pytest_plugins = ["pytester"]
 
 AS_OF = "--readiness-as-of=2026-11-25"
-
-PROOF = """
-import pytest
-
-SUITES = ["prompt_injection", "indirect_injection", "jailbreak", "data_exfiltration",
-          "tool_misuse", "system_prompt_leak"]
-
-
-@pytest.mark.readiness("GOV-003")
-@pytest.mark.readiness("GOV-004")
-@pytest.mark.readiness("GOV-006")
-@pytest.mark.readiness("GOV-009")
-@pytest.mark.readiness("INF-001")
-@pytest.mark.readiness("INF-002")
-@pytest.mark.readiness("INF-004")
-@pytest.mark.readiness("OBS-001")
-@pytest.mark.readiness("DQ-001")
-def test_controls_hold():
-    pass
-
-
-@pytest.mark.parametrize(
-    "suite", [pytest.param(s, marks=pytest.mark.adversarial(suite=s)) for s in SUITES]
-)
-def test_case(suite):
-    pass
-"""
 
 
 @pytest.fixture
@@ -54,7 +32,7 @@ def ready(pytester: pytest.Pytester) -> pytest.Pytester:
     data = ready_data()
     del data["agents"]["triage-bot"]["adapter"]
     pytester.makefile(".yaml", **{"agent-readiness": yaml.safe_dump(data, sort_keys=False)})
-    pytester.makepyfile(test_proof=PROOF)
+    pytester.makepyfile(test_proof=PROOF_TESTS)
     return pytester
 
 
@@ -150,29 +128,6 @@ def test_a_stale_scorecard_is_removed_before_the_run(ready: pytest.Pytester) -> 
 
 
 # -- sharded CI ----------------------------------------------------------------------------
-
-
-def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pytest_agent_readiness.cli", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
-def copy_example(pytester: pytest.Pytester, example: Path) -> None:
-    for entry in example.iterdir():
-        if entry.name in ("__pycache__", ".pytest_cache"):
-            continue
-        if entry.is_dir():
-            shutil.copytree(
-                entry, pytester.path / entry.name, ignore=shutil.ignore_patterns("__pycache__")
-            )
-        else:
-            shutil.copy(entry, pytester.path / entry.name)
 
 
 def shard(pytester: pytest.Pytester, index: int, count: int) -> pytest.RunResult:

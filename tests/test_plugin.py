@@ -11,22 +11,11 @@ from typing import Any
 import pytest
 import yaml
 
-from conftest import READY_EXAMPLE, UNREADY_EXAMPLE, ready_data
+from conftest import PROOF_TESTS, READY_EXAMPLE, UNREADY_EXAMPLE, copy_example, ready_data
 
 pytest_plugins = ["pytester"]
 
 AS_OF = "--readiness-as-of=2026-11-25"
-
-
-def copy_example(pytester: pytest.Pytester, example: Path) -> None:
-    for entry in example.iterdir():
-        if entry.name in ("__pycache__", ".pytest_cache"):
-            continue
-        target = pytester.path / entry.name
-        if entry.is_dir():
-            shutil.copytree(entry, target, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy(entry, target)
 
 
 def scorecard(pytester: pytest.Pytester, name: str = "scorecard.json") -> dict[str, Any]:
@@ -279,30 +268,7 @@ def test_gate_fails_the_session_even_if_every_test_passes(
 def test_deselecting_readiness_checks_is_never_ready(
     pytester: pytest.Pytester, minimal: dict[str, Any]
 ) -> None:
-    pytester.makepyfile("""
-        import pytest
-
-        @pytest.mark.readiness("GOV-003")
-        @pytest.mark.readiness("GOV-004")
-        @pytest.mark.readiness("GOV-006")
-        @pytest.mark.readiness("GOV-009")
-        @pytest.mark.readiness("INF-001")
-        @pytest.mark.readiness("INF-002")
-        @pytest.mark.readiness("INF-004")
-        @pytest.mark.readiness("OBS-001")
-        @pytest.mark.readiness("DQ-001")
-        def test_all():
-            pass
-
-        SUITES = ["prompt_injection", "indirect_injection", "jailbreak", "data_exfiltration",
-                  "tool_misuse", "system_prompt_leak"]
-
-        @pytest.mark.parametrize(
-            "suite", [pytest.param(s, marks=pytest.mark.adversarial(suite=s)) for s in SUITES]
-        )
-        def test_case(suite):
-            pass
-    """)
+    pytester.makepyfile(test_proof=PROOF_TESTS)
     full = pytester.runpytest("--readiness", "--readiness-json=scorecard.json", AS_OF)
     assert full.ret == 0
     filtered = pytester.runpytest(
