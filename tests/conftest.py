@@ -111,7 +111,7 @@ PROOF_TESTS = """
 import pytest
 
 SUITES = ["prompt_injection", "indirect_injection", "jailbreak", "data_exfiltration",
-          "tool_misuse", "system_prompt_leak"]
+          "tool_misuse", "system_prompt_leak", "unbounded_consumption"]
 
 
 @pytest.mark.readiness("GOV-003")

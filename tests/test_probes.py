@@ -235,6 +235,11 @@ def test_a_hung_agent_fails_within_its_deadline(pytester: pytest.Pytester) -> No
     )
     elapsed = time.monotonic() - started
     assert "still running at its 0.5s deadline" in check(card, "OBS-001")["reason"]
+    assert card["incomplete"] is True
+    assert (
+        "agent-readiness.yaml::toy::probe-tracing timed out after 0.5s"
+        in card["incomplete_reasons"]
+    )
     assert elapsed < 60, "the hung agent hung the session"
     assert result.ret == pytest.ExitCode.TESTS_FAILED
 
@@ -258,3 +263,11 @@ def test_async_agents_are_run_too(pytester: pytest.Pytester) -> None:
     )
     _, card = run(pytester)
     assert check(card, "INF-002")["level"] == "proven", check(card, "INF-002")["reason"]
+
+
+def test_an_undeclared_tool_seen_in_any_span_fails_gov_009(pytester: pytest.Pytester) -> None:
+    project(pytester, "extra_tools=('shell.exec',)")
+    _, card = run(pytester, "-p", "xdist", "-n", "2")
+    reasons = [c["reason"] for c in card["agents"]["toy"]["checks"] if c["id"] == "GOV-009"]
+    assert "tools the manifest does not declare" in reasons[0]
+    assert card["verdict"] == "not_ready"

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
     from .adversarial import Case
     from .checks import Check, CheckResult
-    from .probes import Probe
+    from .probes import Probe, ProbeContext
     from .session import ReadinessSession
 
 
@@ -187,7 +187,9 @@ class ProbeItem(ReadinessItem):
         from .probes import run_probe
         from .session import MESSAGE_PROPERTY
 
-        outcome = run_probe(self.probe, self.readiness.probe_context(self.agent))
+        context = self.readiness.probe_context(self.agent)
+        outcome = run_probe(self.probe, context)
+        _report_session_facts(self, context)
         if not outcome.passed:
             self.user_properties.append((MESSAGE_PROPERTY, outcome.reason))
             raise ProbeFailed(self.probe.check, self.agent, outcome.reason)
@@ -234,9 +236,9 @@ class CaseItem(ReadinessItem):
         from .adversarial.runner import run_case
         from .session import MESSAGE_PROPERTY
 
-        run = run_case(
-            self.case, self.readiness.probe_context(self.agent), live=self.readiness.live
-        )
+        context = self.readiness.probe_context(self.agent)
+        run = run_case(self.case, context, live=self.readiness.live)
+        _report_session_facts(self, context)
         result = run.result
         if result.not_applicable is not None:
             pytest.skip(f"not applicable to {self.agent}: {result.not_applicable}")
@@ -301,3 +303,17 @@ def _raise_judgement(judgement: Judgement) -> None:
         pytest.xfail(xfail_reason)
     if outcome == "failed":
         raise Judged(text or "failed")
+
+
+def _report_session_facts(item: ReadinessItem, context: ProbeContext) -> None:
+    """What the item's sessions showed beyond its verdict, as report properties (so they reach
+    the controller under xdist): the tools the agent used, and whether a session hung."""
+    from .session import INCOMPLETE_PROPERTY, TOOLS_PROPERTY
+
+    if context.tools_seen:
+        tools = ",".join(sorted(context.tools_seen))
+        item.user_properties.append((TOOLS_PROPERTY, f"{context.agent.name} {tools}"))
+    if context.hung:
+        item.user_properties.append(
+            (INCOMPLETE_PROPERTY, f"{item.nodeid} timed out after {context.deadline_s:g}s")
+        )

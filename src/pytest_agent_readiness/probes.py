@@ -80,6 +80,7 @@ class ProbeContext:
     deadline_s: float = SESSION_DEADLINE_S
     tools_seen: set[str] = field(default_factory=set)
     handle: AgentHandle | None = None  # the agent of the session under way
+    hung: bool = False  # a session outlived its deadline: the run cannot vouch for the agent
 
 
 @dataclass
@@ -161,6 +162,7 @@ def session(
     finally:
         capture.uninstall()
     observed = Observed(harness, handle, result, recording.trace)
+    context.hung = context.hung or not result.finished
     context.tools_seen.update(call.name for call in observed.tool_spans())
     if observed.trace.caveats:
         raise ProbeCannotRun("the span capture is incomplete: " + "; ".join(observed.trace.caveats))

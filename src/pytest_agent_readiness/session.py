@@ -33,6 +33,7 @@ from .scoring import Assessment, applicable
 
 EVIDENCE_PROPERTY = "agent_readiness"
 TOOLS_PROPERTY = "agent_readiness_tools"
+INCOMPLETE_PROPERTY = "agent_readiness_incomplete"
 JUDGED_OUTPUT = "agent_readiness_judged"
 JUDGED_LOCATIONS = "agent_readiness_judged_locations"
 DESELECTED_OUTPUT = "agent_readiness_deselected"
@@ -188,6 +189,7 @@ class ReadinessSession:
     partial_written: bool = False
     worker_crashes: list[str] = field(default_factory=list)
     evidence_deselected: int = 0
+    timed_out: list[str] = field(default_factory=list)
     live: bool = False
     reports: tuple[tuple[str, Path], ...] = ()
 
@@ -514,6 +516,8 @@ class ReadinessSession:
             if key == CASE_PROPERTY
         )
         for key, value in report.user_properties:
+            if key == INCOMPLETE_PROPERTY and str(value) not in self.timed_out:
+                self.timed_out.append(str(value))
             if key == TOOLS_PROPERTY and report.when == "call":
                 agent, _, names = str(value).partition(" ")
                 for tool in filter(None, names.split(",")):
@@ -569,6 +573,7 @@ class ReadinessSession:
         if current != self.manifest.sha256:
             reasons.append(f"the manifest {self.manifest.path} changed during the run")
         reasons.extend(self.worker_crashes)
+        reasons.extend(sorted(self.timed_out))
         if exitstatus == pytest.ExitCode.INTERRUPTED:
             reasons.append("the run was interrupted")
         if exitstatus == pytest.ExitCode.INTERNAL_ERROR:
