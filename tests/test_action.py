@@ -482,6 +482,17 @@ def test_the_action_gates_the_examples(
         assert "::error file=agent-readiness.yaml" in publish.stdout
 
 
+def test_matrix_legs_keep_one_comment_each(tmp_path: Path, fake: FakeGitHub) -> None:
+    for leg in ("readiness-py3.10", "readiness-py3.13"):
+        run_action(
+            tmp_path / leg, UNREADY_EXAMPLE, fake, {"pytest-args": "-p no:randomly -q", "job": leg}
+        )
+    bodies = [c.body for c in fake.comments_on(GITHUB_REPO, PR)]
+    assert len(bodies) == 2
+    for leg, body in zip(("readiness-py3.10", "readiness-py3.13"), bodies, strict=True):
+        assert body.startswith(marker_comment(sticky_marker("agent-readiness.yaml", leg)))
+
+
 def test_hostile_inputs_stay_data(tmp_path: Path, fake: FakeGitHub) -> None:
     # Inputs travel through env: quotes, $(...) and ; in them are never run by the shell.
     canary = tmp_path / "pwned"
