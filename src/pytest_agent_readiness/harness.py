@@ -509,23 +509,6 @@ async def _awaited(value: Any) -> Any:
     return await value
 
 
-def sample_arguments(
-    handle: AgentHandle, tool: str
-) -> Mapping[str, object]:  # pragma: no cover - trivial
-    """The adapter's benign arguments for ``tool`` (empty when it gave none)."""
-    return dict((handle.tools or {}).get(tool, {}))
-
-
-def pick_tool(agent: Agent, handle: AgentHandle, *, writes: bool | None = None) -> str | None:
-    """A declared tool for a probe: read tools without approval first, then any."""
-    tools = sorted(agent.tools.values(), key=lambda t: (t.writes, t.approval == "required", t.name))
-    for tool in tools:
-        if writes is not None and tool.writes != writes:
-            continue
-        return tool.name
-    return None
-
-
 def declared_write_tools(agent: Agent) -> Sequence[str]:
     """The agent's write/admin tools."""
     return sorted(name for name, tool in agent.tools.items() if tool.writes)

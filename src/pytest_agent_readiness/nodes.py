@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import pytest
@@ -16,40 +16,23 @@ if TYPE_CHECKING:
     from .session import ReadinessSession
 
 
-class CheckFailed(Exception):
-    """A readiness check did not pass for an agent."""
-
-    def __init__(self, result: CheckResult, manifest: str) -> None:
-        self.result = result
-        self.manifest = manifest
-        super().__init__(result.reason)
-
-    def describe(self) -> str:
-        check = self.result.check
-        where = self.manifest + (
-            f":{self.result.manifest_line}" if self.result.manifest_line else ""
-        )
-        return (
-            f"{check.id} {check.title} [{check.severity}, {check.dimension}] "
-            f"for {self.result.agent}\n"
-            f"  {where}: {self.result.reason}\n"
-            f"  level: {self.result.level}\n"
-            f"  fix: {check.remediation}"
-        )
+def describe_check_failure(result: CheckResult, manifest: str) -> str:
+    """What a failed check item shows: the check, where in the manifest, why, and the fix."""
+    check = result.check
+    where = manifest + (f":{result.manifest_line}" if result.manifest_line else "")
+    return (
+        f"{check.id} {check.title} [{check.severity}, {check.dimension}] for {result.agent}\n"
+        f"  {where}: {result.reason}\n"
+        f"  level: {result.level}\n"
+        f"  fix: {check.remediation}"
+    )
 
 
-class GateFailed(Exception):
-    """The readiness gate says not ready."""
-
-    def __init__(self, failures: tuple[str, ...], total: int) -> None:
-        self.failures = failures
-        self.total = total
-        super().__init__("; ".join(failures))
-
-    def describe(self) -> str:
-        lines = [f"readiness gate: NOT READY (total {self.total}/20)"]
-        lines.extend(f"  - {failure}" for failure in self.failures)
-        return "\n".join(lines)
+def describe_gate_failure(failures: Sequence[str], total: int) -> str:
+    """What the failed gate item shows: every failing rule."""
+    lines = [f"readiness gate: NOT READY (total {total}/20)"]
+    lines.extend(f"  - {failure}" for failure in failures)
+    return "\n".join(lines)
 
 
 class ManifestFile(pytest.File):
@@ -287,14 +270,14 @@ def judge(readiness: ReadinessSession, nodeid: str) -> Judgement:
         verdict = readiness.assessment().verdict
         if verdict.ready:
             return "passed", None, None
-        return "failed", GateFailed(verdict.failures, verdict.total).describe(), None
+        return "failed", describe_gate_failure(verdict.failures, verdict.total), None
     agent, check_id = nodeid[len(base) + 2 :].split("::", 1)
     result = readiness.result_for(agent, check_id)
     if result.passed:
         return "passed", None, None
     if not readiness.manifest.agents[agent].gated:
         return "skipped", None, f"pilot, not gated: {check_id}: {result.reason}"
-    return "failed", CheckFailed(result, readiness.manifest.path).describe(), None
+    return "failed", describe_check_failure(result, readiness.manifest.path), None
 
 
 def _raise_judgement(judgement: Judgement) -> None:
