@@ -101,7 +101,11 @@ def test_without_readiness_nothing_changes(pytester: pytest.Pytester) -> None:
 
 
 def test_readiness_items_are_real_items(pytester: pytest.Pytester, minimal: dict[str, Any]) -> None:
-    result = pytester.runpytest("--readiness", "--collect-only", "-q", AS_OF)
+    result = pytester.runpytest(
+        "--readiness", "--collect-only", "-q", AS_OF, "--readiness-json=collected.json"
+    )
+    assert result.ret == pytest.ExitCode.OK
+    assert not (pytester.path / "collected.json").exists()
     result.stdout.fnmatch_lines(
         [
             "agent-readiness.yaml::triage-bot::GOV-001",

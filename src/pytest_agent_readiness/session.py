@@ -601,7 +601,8 @@ class ReadinessSession:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if self.span_registry is not None:
             self.span_registry.close()
-        if self.is_worker:
+        if self.is_worker or self.config.option.collectonly:
+            # --collect-only lists the readiness items; it judges nothing and writes nothing.
             return
         from .scorecard import dumps, write_atomic
 
