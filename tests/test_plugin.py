@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -370,3 +371,34 @@ def test_terminal_summary_lists_blockers_with_remediation(pytester: pytest.Pytes
     result = pytester.runpytest_subprocess("--readiness", AS_OF)
     result.stdout.fnmatch_lines(["*fix: Declare kill_switch (mechanism, target, halt_within_s*"])
     assert textwrap.dedent("") == ""
+
+
+def test_a_manifest_outside_the_rootdir_is_judged_completely(pytester: pytest.Pytester) -> None:
+    policy = pytester.path / "policy"
+    project = pytester.path / "project"
+    shutil.copytree(UNREADY_EXAMPLE / "prompts", policy / "prompts")
+    data = yaml.safe_load((UNREADY_EXAMPLE / "agent-readiness.yaml").read_text())
+    del data["agents"]["refund-agent"]["adapter"]
+    (policy / "agent-readiness.yaml").write_text(yaml.safe_dump(data))
+    project.mkdir()
+    (project / "pytest.ini").write_text("[pytest]\n")
+    (project / "test_x.py").write_text("def test_x():\n    pass\n")
+    result = pytester.run(
+        sys.executable,
+        "-m",
+        "pytest",
+        str(project),
+        "--rootdir",
+        str(project),
+        "--readiness",
+        "--readiness-manifest",
+        str(policy / "agent-readiness.yaml"),
+        AS_OF,
+        "-p",
+        "no:randomly",
+        f"--readiness-json={project / 'card.json'}",
+    )
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    card = json.loads((project / "card.json").read_text())
+    assert card["incomplete"] is False
+    assert card["manifest"]["path"] == "../policy/agent-readiness.yaml"

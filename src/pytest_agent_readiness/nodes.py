@@ -265,13 +265,12 @@ def judge(readiness: ReadinessSession, nodeid: str) -> Judgement:
     One function for both places a judgement happens: the item itself in a serial run, and the
     controller after every xdist worker finished.
     """
-    base = readiness.manifest_nodeid
-    if nodeid == f"{base}::gate":
+    if nodeid.endswith("::gate"):
         verdict = readiness.assessment().verdict
         if verdict.ready:
             return "passed", None, None
         return "failed", describe_gate_failure(verdict.failures, verdict.total), None
-    agent, check_id = nodeid[len(base) + 2 :].split("::", 1)
+    agent, check_id = nodeid.rsplit("::", 2)[-2:]
     result = readiness.result_for(agent, check_id)
     if result.passed:
         return "passed", None, None

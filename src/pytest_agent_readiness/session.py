@@ -141,11 +141,11 @@ def _report_targets(config: pytest.Config, *, remove_stale: bool) -> tuple[tuple
 
 
 def display_path(path: Path, rootdir: Path) -> str:
-    """``path`` relative to ``rootdir`` with '/' separators when inside it, else absolute."""
-    try:
-        return path.resolve().relative_to(rootdir.resolve()).as_posix()
-    except ValueError:
-        return path.resolve().as_posix()
+    """``path`` relative to ``rootdir`` with '/' separators, as pytest writes node ids (so a
+    manifest outside the rootdir is ``../policy/agent-readiness.yaml``)."""
+    from _pytest.pathlib import bestrelpath
+
+    return Path(bestrelpath(rootdir.resolve(), path.resolve())).as_posix()
 
 
 def build_registry(config: pytest.Config) -> CheckRegistry:
@@ -329,6 +329,14 @@ class ReadinessSession:
         )
 
     # -- hooks --------------------------------------------------------------------------------
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        from .nodes import ManifestFile
+
+        # Node ids are pytest's to choose (a manifest outside the rootdir gets an odd one):
+        # ask for it instead of guessing, before anything is expected or judged.
+        self.manifest_nodeid = ManifestFile.from_parent(session, path=self.manifest_file).nodeid
+        self.expected = frozenset(self.expected_nodeids())
+
     def pytest_report_header(self, config: pytest.Config) -> str:
         agents = len(self.manifest.agents)
         return (
