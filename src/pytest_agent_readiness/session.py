@@ -186,7 +186,6 @@ class ReadinessSession:
     imported: tuple[ImportedResult, ...] = ()
     _judge: Judge | None = None
     shard: tuple[int, int] | None = None  # (index, count): this run is one of count shards
-    partial_written: bool = False
     worker_crashes: list[str] = field(default_factory=list)
     evidence_deselected: int = 0
     timed_out: list[str] = field(default_factory=list)
@@ -383,7 +382,12 @@ class ReadinessSession:
             output: dict[str, Any] = self.config.workeroutput  # type: ignore[attr-defined]
             output[JUDGED_OUTPUT] = [item.nodeid for item in judged]
             output[JUDGED_LOCATIONS] = {item.nodeid: list(item.location) for item in judged}
-            output[DESELECTED_OUTPUT] = [self.deselected, self.evidence_deselected]
+        if self.is_worker:
+            # Deselection happens on workers only; the controller must know of it either way.
+            self.config.workeroutput[DESELECTED_OUTPUT] = [  # type: ignore[attr-defined]
+                self.deselected,
+                self.evidence_deselected,
+            ]
         return result
 
     @pytest.hookimpl(wrapper=True)
@@ -657,7 +661,6 @@ class ReadinessSession:
         )
         if self.json_path is not None:
             write_atomic(self.json_path, dumps(document))
-        self.partial_written = True
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.shard is not None and not self.is_worker:
@@ -704,6 +707,9 @@ class XdistHooks:
         if JUDGED_OUTPUT in output and self.readiness.judged_remotely is None:
             self.readiness.judged_remotely = list(output[JUDGED_OUTPUT])
             self.readiness.judged_locations = dict(output.get(JUDGED_LOCATIONS, {}))
-            deselected, evidence_deselected = output.get(DESELECTED_OUTPUT, [0, 0])
-            self.readiness.deselected = int(deselected)
-            self.readiness.evidence_deselected = int(evidence_deselected)
+        if DESELECTED_OUTPUT in output:
+            deselected, evidence_deselected = output[DESELECTED_OUTPUT]
+            self.readiness.deselected = max(self.readiness.deselected, int(deselected))
+            self.readiness.evidence_deselected = max(
+                self.readiness.evidence_deselected, int(evidence_deselected)
+            )
