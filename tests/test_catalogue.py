@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from conftest import Project, agent_of
+from conftest import Project, agent_of, with_waiver
 from pytest_agent_readiness.catalogue import BUILTIN_CHECKS, contact_problem, person_problem
 from pytest_agent_readiness.checks import CheckResult
 
@@ -47,15 +47,7 @@ def stage(name: str, *more: Mutate) -> Mutate:
 
 def waiver(**fields: Any) -> Mutate:
     def mutate(data: dict[str, Any]) -> None:
-        entry = {
-            "check": "DQ-002",
-            "agent": "triage-bot",
-            "reason": "drift tooling lands in Q1",
-            "approved_by": "Dana Reyes",
-            "expires": "2026-12-31",
-        }
-        entry.update(fields)
-        data["waivers"] = [entry]
+        with_waiver(data, **fields)
 
     return mutate
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from conftest import TODAY, Project, agent_of, registry
+from conftest import TODAY, Project, agent_of, registry, with_waiver
 from pytest_agent_readiness.checks import Check, CheckRegistry, CheckResult, Evidence, Finding
 from pytest_agent_readiness.model import DIMENSIONS
 from pytest_agent_readiness.scorecard import build_scorecard, dumps
@@ -192,19 +192,6 @@ def test_a_passing_test_cannot_prove_an_undeclared_control(
     result = next(r for r in assessment.agents["triage-bot"].results if r.check.id == "INF-001")
     assert (result.level, result.passed) == ("missing", False)
     assert "cannot prove an undeclared control" in result.reason
-
-
-def with_waiver(data: dict[str, Any], **fields: Any) -> dict[str, Any]:
-    entry = {
-        "check": "DQ-002",
-        "agent": "triage-bot",
-        "reason": "drift tooling lands in Q1",
-        "approved_by": "Dana Reyes",
-        "expires": "2026-12-31",
-    }
-    entry.update(fields)
-    data["waivers"] = [entry]
-    return data
 
 
 def test_valid_waiver_counts_as_declared(project: Project, data: dict[str, Any]) -> None:
