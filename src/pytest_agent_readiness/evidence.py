@@ -255,28 +255,34 @@ class Judge:
     today: date
     suites: Mapping[str, Suite]
     imported: Sequence[ImportedResult] = ()
-    _cache: dict[tuple[int, tuple[str, ...]], Assessment] = field(default_factory=dict)
+    _cache: dict[tuple[int, tuple[str, ...]], tuple[Assessment, AdversarialSummary]] = field(
+        default_factory=dict
+    )
 
-    def assessment(self, run: RunEvidence, incomplete: Sequence[str] = ()) -> Assessment:
-        """Judge ``run`` (the same evidence is judged once)."""
+    def _judged(
+        self, run: RunEvidence, incomplete: Sequence[str]
+    ) -> tuple[Assessment, AdversarialSummary]:
+        # The suites' pass rates feed DQ-001 and the scorecard: summarise them once per change.
         key = (run.version, tuple(incomplete))
         if key not in self._cache:
             self._cache.clear()
-            evidence = [
-                *run.evidence(self.manifest, self.manifest_nodeid),
-                *self.adversarial(run).evidence,
-            ]
-            self._cache[key] = assess(
+            summary = run.adversarial(
+                self.manifest, self.manifest_nodeid, self.suites, self.imported
+            )
+            evidence = [*run.evidence(self.manifest, self.manifest_nodeid), *summary.evidence]
+            assessment = assess(
                 self.manifest,
                 self.registry,
                 evidence,
                 today=self.today,
                 incomplete_reasons=incomplete,
             )
+            self._cache[key] = (assessment, summary)
         return self._cache[key]
 
-    def adversarial(self, run: RunEvidence) -> AdversarialSummary:
-        return run.adversarial(self.manifest, self.manifest_nodeid, self.suites, self.imported)
+    def assessment(self, run: RunEvidence, incomplete: Sequence[str] = ()) -> Assessment:
+        """Judge ``run`` (the same evidence is judged once)."""
+        return self._judged(run, incomplete)[0]
 
     def scorecard(
         self, run: RunEvidence, incomplete: Sequence[str], ci_run: Mapping[str, str]
@@ -284,9 +290,9 @@ class Judge:
         """The scorecard document for ``run``."""
         from .scorecard import build_scorecard
 
-        adversarial = self.adversarial(run)
+        assessment, adversarial = self._judged(run, incomplete)
         return build_scorecard(
-            self.assessment(run, incomplete),
+            assessment,
             run=ci_run,
             adversarial=adversarial.rates,
             coverage=adversarial.coverage,
