@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import gc
 import json
 import math
 import pickle
@@ -12,8 +14,10 @@ from typing import Any
 
 import pytest
 import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from pytest_agent_readiness.yamlsource import (
+    _LOADERS,
     Document,
     Location,
     SourceError,
@@ -25,14 +29,24 @@ from pytest_agent_readiness.yamlsource import (
 
 Composer = Callable[[str], Any]
 
-COMPOSERS: list[Any] = [pytest.param(yaml.SafeLoader, id="pure-python")]
+# The loaders the module uses (PyYAML's pure-Python and libyaml safe loaders, each with
+# remembered scalar tags), paired with PyYAML's own loader of the same kind.
+PYYAML_LOADERS: dict[str, Any] = {"pure-python": yaml.SafeLoader}
 if hasattr(yaml, "CSafeLoader"):
-    COMPOSERS.append(pytest.param(yaml.CSafeLoader, id="libyaml"))
+    PYYAML_LOADERS["libyaml"] = yaml.CSafeLoader
+assert len(_LOADERS) == len(PYYAML_LOADERS)
+COMPOSERS = [
+    pytest.param(loader, id=name) for name, loader in zip(PYYAML_LOADERS, _LOADERS, strict=True)
+]
+LOADER_PAIRS = [
+    pytest.param(ours, theirs, id=name)
+    for (name, theirs), ours in zip(PYYAML_LOADERS.items(), _LOADERS, strict=True)
+]
 
 
 @pytest.fixture(params=COMPOSERS)
 def composer(request: pytest.FixtureRequest) -> Composer:
-    """Both of PyYAML's composers: the loader must give the same answers with either."""
+    """Both composers the module uses: the loader must give the same answers with either."""
     chosen: Composer = request.param
     return chosen
 
@@ -806,3 +820,205 @@ def test_document_error_points_at_a_value_or_its_key() -> None:
     assert missing.doc_path == "agents.triage-bot.tools.nope"
     root = document.error((), "wrong")
     assert str(root) == "m.yaml:1:1: wrong"
+
+
+# Plain scalars whose YAML 1.1 implicit tag is easy to get wrong. The loaders remember the tag
+# of each text they have resolved; what they remember must be exactly what PyYAML resolves.
+TRICKY_SCALARS = [
+    *("yes", "Yes", "YES", "yEs", "no", "NO", "on", "On", "OFF", "oN", "y", "Y", "n", "N"),
+    *("true", "True", "TRUE", "tRUE", "false", "null", "Null", "NULL", "nULL", "~", ""),
+    *("0", "-0", "+1", "017", "0o17", "08", "0x1F", "0x_1F", "0b101", "0b2", "1_000", "1__0"),
+    *("_1", "1:30", "190:20:30", "1:60", "3.10", "3.1.0", ".5", "5.", "-.5", "+.5", "1e3"),
+    *("1.0e+3", "6.8523015e+5", "1_0.5", ".inf", "-.Inf", "+.INF", ".nan", ".NaN", ".nAn"),
+    *("2001-12-14", "2001-12-14t21:59:43.10-05:00", "2001-12-14 21:59:43.10 -5", "2026-1-1"),
+    *("2002-12-14T00:00:00Z", "=", "==", "<<", "<", "version", "1.2.3", "0.", ".", "0x"),
+    *("read", "CANARY-1", "two words", "yes please", "é"),
+]
+
+
+def node_tags(loader: Any, text: str) -> list[tuple[str, object]]:
+    """Every node's tag and scalar text, in document order, as ``loader`` composes them."""
+    composer = loader(text)
+    try:
+        root = composer.get_single_node()
+    finally:
+        composer.dispose()
+    tags: list[tuple[str, object]] = []
+    pending: list[Node] = [root]
+    while pending:
+        node = pending.pop()
+        tags.append((node.tag, node.value if isinstance(node, ScalarNode) else None))
+        if isinstance(node, SequenceNode):
+            pending.extend(reversed(node.value))
+        elif isinstance(node, MappingNode):
+            pending.extend(item for pair in reversed(node.value) for item in reversed(pair))
+    return tags
+
+
+@pytest.mark.parametrize(("ours", "theirs"), LOADER_PAIRS)
+@pytest.mark.parametrize("scalar", TRICKY_SCALARS)
+def test_remembered_scalar_tags_are_pyyamls(ours: Any, theirs: Any, scalar: str) -> None:
+    # Seen as a value, again as a value, as list items, quoted (never resolved) and as a key.
+    text = f"a: {scalar}\nb: {scalar}\nc:\n- {scalar}\n- '{scalar}'\n- {scalar}\n"
+    if scalar:
+        text += f"{scalar}: key\n"
+    assert node_tags(ours, text) == node_tags(theirs, text)
+
+
+@pytest.mark.parametrize(("ours", "theirs"), LOADER_PAIRS)
+def test_remembered_scalar_tags_are_pyyamls_across_one_document(ours: Any, theirs: Any) -> None:
+    items = "".join(f"- {scalar}\n" for scalar in TRICKY_SCALARS * 2)
+    text = f"all:\n{items}"
+    tags = node_tags(ours, text)
+    assert tags == node_tags(theirs, text)
+    kinds = ("bool", "int", "float", "null", "timestamp", "str", "merge", "value")
+    assert {tag for tag, _ in tags} == {f"tag:yaml.org,2002:{kind}" for kind in kinds} | {
+        "tag:yaml.org,2002:seq",
+        "tag:yaml.org,2002:map",
+    }
+
+
+@pytest.mark.parametrize(("ours", "theirs"), LOADER_PAIRS)
+def test_no_tag_is_remembered_when_a_path_resolver_decides_it(ours: Any, theirs: Any) -> None:
+    # A path resolver tags by position, so the same text can get different tags.
+    special = "tag:example.com,2000:special"
+
+    class OursWithPathResolver(ours):  # type: ignore[misc]
+        pass
+
+    class TheirsWithPathResolver(theirs):  # type: ignore[misc]
+        pass
+
+    for loader in (OursWithPathResolver, TheirsWithPathResolver):
+        loader.add_path_resolver(special, ["a"], str)
+    text = "a: hello\nb: hello\nc: [hello]\n"
+    tags = node_tags(OursWithPathResolver, text)
+    assert tags == node_tags(TheirsWithPathResolver, text)
+    assert (special, "hello") in tags
+    assert ("tag:yaml.org,2002:str", "hello") in tags
+
+
+def document_answers(document: Document) -> list[object]:
+    """Everything a Document says about each of its paths (and about paths just beside them)."""
+    answers: list[object] = [document.data]
+    pending: list[tuple[tuple[str | int, ...], object]] = [((), document.data)]
+    while pending:
+        path, value = pending.pop()
+        children: list[tuple[str | int, object]] = []
+        if isinstance(value, dict):
+            children = list(value.items())
+        elif isinstance(value, list):
+            children = list(enumerate(value))
+        pending.extend(((*path, key), child) for key, child in children)
+        for probe in (path, (*path, "missing"), (*path, 0)):
+            error = document.error(probe, "problem", at_key=True)
+            answers.append(
+                (
+                    probe,
+                    document.location(probe),
+                    document.key_location(probe),
+                    document.nearest_location(probe),
+                    document.source_text(probe),
+                    document.reading_note(probe),
+                    str(error),
+                )
+            )
+    return answers
+
+
+def outcome(loader: Any, text: str, max_nodes: int) -> object:
+    try:
+        return document_answers(_load_with(loader, text, file="m.yaml", max_nodes=max_nodes))
+    except SourceError as error:
+        return (error.message, error.line, error.column, error.doc_path, error.expected)
+
+
+OUTCOME_CASES = [
+    *ROUND_TRIP.values(),
+    LAYOUT,
+    "a: &x {b: 1, c: [yes, '2']}\nd: *x\ne: {<<: *x, f: 3.10}\ng: [*x, *x]\n",
+    billion_laughs(3, 3),
+    *(case[0] for case in SYNTAX_AND_STRUCTURE_ERRORS),
+]
+
+
+@pytest.mark.parametrize(("ours", "theirs"), LOADER_PAIRS)
+@pytest.mark.parametrize("max_nodes", [100_000, 7])
+@pytest.mark.parametrize("text", OUTCOME_CASES)
+def test_remembered_tags_change_nothing_a_document_says(
+    ours: Any, theirs: Any, max_nodes: int, text: str
+) -> None:
+    assert outcome(ours, text, max_nodes) == outcome(theirs, text, max_nodes)
+
+
+def written_nodes(
+    node: Node, path: tuple[str | int, ...], key: Node | None
+) -> list[tuple[tuple[str | int, ...], Node, Node | None]]:
+    """Each path of a document without aliases or merges, with its value's and key's nodes."""
+    found = [(path, node, key)]
+    if isinstance(node, SequenceNode):
+        for index, item in enumerate(node.value):
+            found += written_nodes(item, (*path, index), None)
+    elif isinstance(node, MappingNode):
+        for key_node, value_node in node.value:
+            found += written_nodes(value_node, (*path, key_node.value), key_node)
+    return found
+
+
+@pytest.mark.parametrize(("ours", "theirs"), LOADER_PAIRS)
+@pytest.mark.parametrize(
+    "text",
+    [
+        LAYOUT,
+        DESIGN_MANIFEST,
+        *(ROUND_TRIP[name] for name in ("scalars of every core type", "flow and nesting")),
+        *(ROUND_TRIP[name] for name in ("windows line endings", "unicode")),
+        "a: 'x\r\n\r\n  y'\rb: \"p\\\r\n q\"\x85c: |\n  l\u2028m: 1\u2029d: [1,\n 2]\n",
+    ],
+)
+def test_every_location_is_where_pyyaml_marks_the_node(ours: Any, theirs: Any, text: str) -> None:
+    document = _load_with(ours, text, file="m.yaml", max_nodes=100_000)
+    composer = theirs(text)
+    root = composer.get_single_node()
+    composer.dispose()
+    for path, node, key in written_nodes(root, (), None):
+        start, end = node.start_mark, node.end_mark
+        assert document.location(path) == Location(start.line + 1, start.column + 1), path
+        key_at = Location(key.start_mark.line + 1, key.start_mark.column + 1) if key else None
+        assert document.key_location(path) == key_at, path
+        written = text[start.index : end.index] if isinstance(node, ScalarNode) else None
+        assert document.source_text(path) == written, path
+
+
+def test_a_loaded_document_keeps_no_yaml_nodes_alive() -> None:
+    # A document answers from plain numbers; holding the composed node tree (three objects per
+    # node) would keep megabytes alive for a large manifest and slow every later collection.
+    node_types = (ScalarNode, SequenceNode, MappingNode)
+
+    def live_nodes() -> int:
+        gc.collect()
+        return sum(type(each) in node_types for each in gc.get_objects())
+
+    before = live_nodes()
+    document = load_yaml_text(DESIGN_MANIFEST, file="agent-readiness.yaml")
+    assert live_nodes() == before
+    assert document.key_location(("agents", "triage-bot", "stage")) == Location(7, 5)
+
+
+@pytest.mark.parametrize("text", ["a: 1\n", "a: [1\n", "a: !!python/tuple []\n", "- 1\n"])
+@pytest.mark.parametrize("enabled", [True, False])
+def test_loading_leaves_the_garbage_collector_as_it_found_it(text: str, enabled: bool) -> None:
+    was_enabled = gc.isenabled()
+    try:
+        if enabled:
+            gc.enable()
+        else:
+            gc.disable()
+        with contextlib.suppress(SourceError):
+            load_yaml_text(text, file="m.yaml")
+        assert gc.isenabled() is enabled
+    finally:
+        if was_enabled:
+            gc.enable()
+        else:
+            gc.disable()

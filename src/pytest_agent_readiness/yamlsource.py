@@ -10,17 +10,20 @@ alias bomb after a bounded number of nodes instead of materialising it.
 
 from __future__ import annotations
 
+import gc
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, TypeAlias
+from typing import Any, Protocol, TypeAlias
 
 import yaml
 from yaml.constructor import SafeConstructor
 from yaml.events import Event
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.resolver import BaseResolver
 
 __all__ = [
     "DocPath",
@@ -128,9 +131,12 @@ def _restore_source_error(
     )
 
 
-# Where a path was written: its value's node and, for a mapping entry, its key's node. Locations
-# and source text are worked out from these only when asked for, which keeps loading cheap.
-_Origin: TypeAlias = "tuple[Node, ScalarNode | None]"
+# Where a path was written, as PyYAML's 0-based marks: the value's line and column, its key's
+# line and column (-1 when the path is not a mapping entry), and for a scalar the character
+# span of its text (-1 otherwise). Plain ints rather than the composed nodes, so a loaded
+# document does not keep the whole node tree (and two Mark objects per node) alive.
+_Origin: TypeAlias = tuple[int, int, int, int, int, int]
+_LINE, _COLUMN, _KEY_LINE, _KEY_COLUMN, _START, _END = range(6)
 
 
 @dataclass(frozen=True)
@@ -145,7 +151,7 @@ class Document:
     def location(self, path: Sequence[PathItem]) -> Location | None:
         """Where the value at exactly ``path`` is written, or None if the path does not exist."""
         origin = self._origins.get(tuple(path))
-        return _mark_location(origin[0]) if origin is not None else None
+        return Location(origin[_LINE] + 1, origin[_COLUMN] + 1) if origin is not None else None
 
     def nearest_location(self, path: Sequence[PathItem]) -> Location:
         """Where ``path`` or its nearest existing ancestor is written (else the document start)."""
@@ -153,7 +159,7 @@ class Document:
         while True:
             origin = self._origins.get(current)
             if origin is not None:
-                return _mark_location(origin[0])
+                return Location(origin[_LINE] + 1, origin[_COLUMN] + 1)
             if not current:
                 return Location(1, 1)
             current = current[:-1]
@@ -161,16 +167,16 @@ class Document:
     def key_location(self, path: Sequence[PathItem]) -> Location | None:
         """Where the mapping key that is the last element of ``path`` is written."""
         origin = self._origins.get(tuple(path))
-        if origin is None or origin[1] is None:
+        if origin is None or origin[_KEY_LINE] < 0:
             return None
-        return _mark_location(origin[1])
+        return Location(origin[_KEY_LINE] + 1, origin[_KEY_COLUMN] + 1)
 
     def source_text(self, path: Sequence[PathItem]) -> str | None:
         """The scalar at ``path`` exactly as written (no anchor or tag), or None if not a scalar."""
         origin = self._origins.get(tuple(path))
-        if origin is None or not isinstance(origin[0], ScalarNode):
+        if origin is None or origin[_START] < 0:
             return None
-        return _scalar_source(self._text, origin[0])
+        return _scalar_source(self._text, origin[_START], origin[_END])
 
     def reading_note(self, path: Sequence[PathItem]) -> str | None:
         """Say how YAML read a scalar that is not text, e.g. "YAML read `3.10` as the number 3.1".
@@ -334,9 +340,77 @@ class _NodeSource(Protocol):
     def dispose(self) -> None: ...
 
 
+class _ScalarTagMemo(BaseResolver):
+    """Remembers the implicit tag of each plain scalar text met while composing one file.
+
+    PyYAML tries a list of regular expressions for every plain scalar; a manifest repeats the
+    same few words (``read``, ``write``, ``true``, tool and agent names) thousands of times.
+    The tag of a plain scalar depends only on its text and the loader class's implicit
+    resolvers, unless a path resolver is registered (then it also depends on where the scalar
+    is, and nothing is remembered). The answer is always PyYAML's own: this only caches it.
+    """
+
+    scalar_tags: dict[str, str]
+
+    def resolve(self, kind: type[Node], value: Any, implicit: Any) -> str:
+        if kind is ScalarNode and implicit[0]:
+            tag = self.scalar_tags.get(value)
+            if tag is None:
+                tag = self._pyyaml_resolve(kind, value, implicit)
+                if not self.yaml_path_resolvers:
+                    self.scalar_tags[value] = tag
+            return tag
+        return self._pyyaml_resolve(kind, value, implicit)
+
+    def _pyyaml_resolve(self, kind: type[Node], value: Any, implicit: Any) -> str:
+        # PyYAML's own resolver, typed (its stubs leave it untyped).
+        resolve: Callable[[type[Node], Any, Any], str] = super().resolve
+        return resolve(kind, value, implicit)
+
+
+class _PythonLoader(_ScalarTagMemo, yaml.SafeLoader):
+    """PyYAML's pure-Python safe loader with remembered scalar tags."""
+
+    def __init__(self, stream: str) -> None:
+        self.scalar_tags = {}
+        super().__init__(stream)
+
+
+if hasattr(yaml, "CSafeLoader"):
+
+    class _LibyamlLoader(_ScalarTagMemo, yaml.CSafeLoader):
+        """PyYAML's libyaml safe loader with remembered scalar tags."""
+
+        def __init__(self, stream: str) -> None:
+            self.scalar_tags = {}
+            super().__init__(stream)
+
+    # Pure Python first, the preferred (faster) loader last.
+    _LOADERS: tuple[Callable[[str], _NodeSource], ...] = (_PythonLoader, _LibyamlLoader)
+else:  # pragma: no cover - PyYAML built without libyaml
+    _LOADERS = (_PythonLoader,)
+
 # libyaml composes about four times faster than the pure-Python composer; both give the same
 # marks (character indexes, 0-based lines and columns), and tests run both.
-_COMPOSER: Callable[[str], _NodeSource] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_COMPOSER: Callable[[str], _NodeSource] = _LOADERS[-1]
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Hold off Python's cyclic garbage collector while one file is composed and built.
+
+    Loading allocates a few container objects per YAML node and frees none of them until the
+    end, so the collector's scans during a load find nothing to free; over a large manifest
+    they were more than half of the load time. Whatever a load leaves behind is collected as
+    usual afterwards. The collector is re-enabled only if it was enabled before.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _load_with(
@@ -355,6 +429,13 @@ def _load_with(
             column=column,
             expected="printable text",
         )
+    with _collector_paused():
+        return _build(composer, text, file, max_nodes)
+
+
+def _build(
+    composer: Callable[[str], _NodeSource], text: str, file: str, max_nodes: int
+) -> Document:
     root = _compose(composer, text, file)
     if root is None or (isinstance(root, ScalarNode) and root.tag == _NULL and not root.value):
         raise SourceError(
@@ -490,22 +571,26 @@ def _quote(text: str) -> str:
     return repr(text if len(text) <= 60 else text[:57] + "...")
 
 
-def _mark_location(node: Node) -> Location:
-    return Location(node.start_mark.line + 1, node.start_mark.column + 1)
-
-
-def _scalar_source(text: str, node: ScalarNode) -> str:
-    raw = text[node.start_mark.index : node.end_mark.index]
+def _scalar_source(text: str, start: int, end: int) -> str:
+    raw = text[start:end]
     if raw[:1] in ("&", "!"):
         raw = _NODE_PROPERTIES.sub("", raw, count=1)
     return raw
 
 
-_Pairs: TypeAlias = dict[str, tuple[ScalarNode, Node]]
+# A mapping's entries after merges: each key's (key node, value node) pair as composed.
+_Pairs: TypeAlias = "dict[str, tuple[Node, Node]]"
+# Tags whose scalars are used as the text written, as keys and as values.
+_PLAIN_TEXT_TAGS = frozenset({_STR, _VALUE})
 
 
 class _Builder:
-    """Walks one composed node tree into plain values, recording where each path came from."""
+    """Walks one composed node tree into plain values, recording where each path came from.
+
+    Most nodes in a manifest are scalars in a mapping or a list; ``mapping`` and ``sequence``
+    build those in place (same counting, checks and records as ``value``) rather than calling
+    ``value`` for each, which pays for copying every location out of the nodes.
+    """
 
     def __init__(self, text: str, file: str, max_nodes: int, root: Node) -> None:
         self.text = text
@@ -541,8 +626,10 @@ class _Builder:
     def charge(self, count: int, node: Node, path: DocPath) -> None:
         """Count nodes as they are expanded, so an alias bomb stops before it is built."""
         self.nodes_built += count
-        if self.nodes_built <= self.max_nodes:
-            return
+        if self.nodes_built > self.max_nodes:
+            raise self.too_many(node, path)
+
+    def too_many(self, node: Node, path: DocPath) -> SourceError:
         if self._distinct_nodes() <= self.max_nodes:
             message = (
                 f"the document expands to more than {self.max_nodes} nodes; YAML aliases "
@@ -550,7 +637,7 @@ class _Builder:
             )
         else:
             message = f"the document has more than {self.max_nodes} nodes"
-        raise self.fail(node, path, message, f"at most {self.max_nodes} nodes")
+        return self.fail(node, path, message, f"at most {self.max_nodes} nodes")
 
     def _distinct_nodes(self) -> int:
         seen: set[int] = set()
@@ -623,8 +710,10 @@ class _Builder:
                 f"a value {_short_tag(tag)} can hold",
             ) from None
 
-    def value(self, node: Node, path: DocPath, key_node: ScalarNode | None) -> object:
-        self.charge(1, node, path)
+    def value(self, node: Node, path: DocPath, key_node: Node | None) -> object:
+        self.nodes_built += 1
+        if self.nodes_built > self.max_nodes:
+            raise self.too_many(node, path)
         if len(path) > _MAX_DEPTH:
             raise self.fail(
                 node,
@@ -632,7 +721,17 @@ class _Builder:
                 f"the document nests deeper than {_MAX_DEPTH} levels",
                 f"at most {_MAX_DEPTH} levels of nesting",
             )
-        self.origins[path] = (node, key_node)
+        mark = node.start_mark
+        key_mark = key_node.start_mark if key_node is not None else None
+        scalar = isinstance(node, ScalarNode)
+        self.origins[path] = (
+            mark.line,
+            mark.column,
+            key_mark.line if key_mark is not None else -1,
+            key_mark.column if key_mark is not None else -1,
+            mark.index if scalar else -1,
+            node.end_mark.index if scalar else -1,
+        )
         if isinstance(node, ScalarNode):
             return self.scalar(node, path)
         self.check_tag(node, path)
@@ -647,16 +746,64 @@ class _Builder:
         self.open_collections.add(node_id)
         try:
             if isinstance(node, SequenceNode):
-                return [
-                    self.value(item, (*path, index), None) for index, item in enumerate(node.value)
-                ]
+                return self.sequence(node, path)
             assert isinstance(node, MappingNode)
-            return {
-                key: self.value(value_node, (*path, key), written_key)
-                for key, (written_key, value_node) in self.pairs(node, path).items()
-            }
+            return self.mapping(node, path)
         finally:
             self.open_collections.discard(node_id)
+
+    def sequence(self, node: SequenceNode, path: DocPath) -> list[object]:
+        """The list's items; scalar items are built here, exactly as ``value`` would."""
+        items: list[Node] = node.value
+        if len(path) >= _MAX_DEPTH:  # the items are too deep: ``value`` says so
+            return [self.value(item, (*path, index), None) for index, item in enumerate(items)]
+        origins = self.origins
+        built: list[object] = []
+        # ``type(...) is`` rather than isinstance: anything unusual takes ``value``'s general path.
+        for index, item in enumerate(items):
+            item_path = (*path, index)
+            if type(item) is not ScalarNode:
+                built.append(self.value(item, item_path, None))
+                continue
+            self.nodes_built += 1
+            if self.nodes_built > self.max_nodes:
+                raise self.too_many(item, item_path)
+            mark = item.start_mark
+            origins[item_path] = (mark.line, mark.column, -1, -1, mark.index, item.end_mark.index)
+            built.append(item.value if item.tag in _TEXT_TAGS else self.scalar(item, item_path))
+        return built
+
+    def mapping(self, node: MappingNode, path: DocPath) -> dict[str, object]:
+        """The mapping's entries; scalar values are built here, exactly as ``value`` would."""
+        pairs = self.pairs(node, path)
+        if len(path) >= _MAX_DEPTH:  # the values are too deep: ``value`` says so
+            return {key: self.value(item[1], (*path, key), item[0]) for key, item in pairs.items()}
+        origins = self.origins
+        built: dict[str, object] = {}
+        for key, (key_node, value_node) in pairs.items():
+            entry_path = (*path, key)
+            if type(value_node) is not ScalarNode:
+                built[key] = self.value(value_node, entry_path, key_node)
+                continue
+            self.nodes_built += 1
+            if self.nodes_built > self.max_nodes:
+                raise self.too_many(value_node, entry_path)
+            mark = value_node.start_mark
+            key_mark = key_node.start_mark
+            origins[entry_path] = (
+                mark.line,
+                mark.column,
+                key_mark.line,
+                key_mark.column,
+                mark.index,
+                value_node.end_mark.index,
+            )
+            built[key] = (
+                value_node.value
+                if value_node.tag in _TEXT_TAGS
+                else self.scalar(value_node, entry_path)
+            )
+        return built
 
     def pairs(self, node: MappingNode, path: DocPath) -> _Pairs:
         """The mapping's keys after merge keys (``<<``); explicit keys win over merged ones."""
@@ -681,17 +828,23 @@ class _Builder:
         self.pairs_open.add(node_id)
         merged: _Pairs = {}
         own: _Pairs = {}
-        merge_key: ScalarNode | None = None
-        for key_node, value_node in node.value:
-            self.charge(1, key_node, path)
-            if not isinstance(key_node, ScalarNode):
+        merge_key: Node | None = None
+        entry: tuple[Node, Node]
+        for entry in node.value:
+            key_node = entry[0]
+            self.nodes_built += 1
+            if self.nodes_built > self.max_nodes:
+                raise self.too_many(key_node, path)
+            if type(key_node) is ScalarNode and key_node.tag in _PLAIN_TEXT_TAGS:
+                key: str = key_node.value
+            elif not isinstance(key_node, ScalarNode):
                 raise self.fail(
                     key_node,
                     path,
                     f"a key is {self.describe(key_node)}; keys must be text",
                     "a text key",
                 )
-            if key_node.tag == _MERGE:
+            elif key_node.tag == _MERGE:
                 if merge_key is not None:
                     raise self.fail(
                         key_node,
@@ -701,9 +854,10 @@ class _Builder:
                         "each key once in a mapping",
                     )
                 merge_key = key_node
-                self._merge_into(merged, value_node, (*path, "<<"))
+                self._merge_into(merged, entry[1], (*path, "<<"))
                 continue
-            key = self.key(key_node, path)
+            else:
+                key = self.key(key_node, path)
             first = own.get(key)
             if first is not None:
                 raise self.fail(
@@ -712,8 +866,11 @@ class _Builder:
                     f"duplicate key {_quote(key)} (first at line {first[0].start_mark.line + 1})",
                     "each key once in a mapping",
                 )
-            own[key] = (key_node, value_node)
-        merged.update(own)
+            own[key] = entry
+        if merge_key is None:
+            merged = own
+        else:
+            merged.update(own)
         self.pairs_open.discard(node_id)
         self.pairs_cache[node_id] = merged
         return merged
@@ -749,7 +906,7 @@ class _Builder:
         read_as = self.scalar(node, path)
         if isinstance(read_as, str):  # a timestamp, kept as written
             return read_as
-        written = _scalar_source(self.text, node)
+        written = _scalar_source(self.text, node.start_mark.index, node.end_mark.index)
         if not written:
             message = "a key is missing before ':'"
         else:
