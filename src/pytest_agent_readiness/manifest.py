@@ -35,6 +35,7 @@ from .model import (
     Tool,
     Waiver,
 )
+from .schemacheck import certainly_valid
 from .yamlsource import Document, SourceError, format_doc_path, load_yaml
 
 MANIFEST_NAME = "agent-readiness.yaml"
@@ -125,8 +126,9 @@ def _inline(node: Any, definitions: Mapping[str, Any]) -> Any:
 @cache
 def _fast_validator() -> Any:
     """The manifest schema with its references inlined: the same verdict, without resolving a
-    reference per value (a 200-agent manifest has tens of thousands). Errors still come from the
-    schema as shipped, so their messages and paths are unchanged."""
+    reference per value (a 200-agent manifest has tens of thousands), for when jsonschema-rs
+    gives none. Errors still come from the schema as shipped, so their messages and paths are
+    unchanged."""
     from jsonschema import Draft202012Validator, FormatChecker
 
     schema = manifest_schema()
@@ -137,7 +139,10 @@ def validate_document(document: Document) -> Iterator[Problem]:
     """Every schema violation in ``document``, in document order."""
     from jsonschema import Draft202012Validator, FormatChecker
 
-    if _fast_validator().is_valid(document.data):
+    verdict = certainly_valid(
+        "pytest_agent_readiness", f"schemas/{SCHEMA_RESOURCE}", document.data, formats=True
+    )
+    if verdict or (verdict is None and _fast_validator().is_valid(document.data)):
         return
     validator = Draft202012Validator(manifest_schema(), format_checker=FormatChecker())
     found: list[tuple[int, int, Problem]] = []
@@ -300,15 +305,38 @@ def _all_paths(value: object, prefix: tuple[str | int, ...]) -> Iterator[tuple[s
             yield from _all_paths(child, (*prefix, index))
 
 
+class _Lines(Mapping[tuple[str | int, ...], int]):
+    """Document path -> line, looked up in the loaded document when asked for.
+
+    A 200-agent manifest has some 40,000 paths and a run asks for the lines of a few hundred
+    (failing checks, items' locations), so none is worked out ahead.
+    """
+
+    def __init__(self, document: Document) -> None:
+        self._document = document
+
+    def __getitem__(self, path: tuple[str | int, ...]) -> int:
+        # A key's own line, so "missing X" points at the section, not at its first child.
+        location = self._document.key_location(path) if path else None
+        location = location or self._document.location(path)
+        if location is None:
+            raise KeyError(path)
+        return location.line
+
+    def __iter__(self) -> Iterator[tuple[str | int, ...]]:
+        return (path for path in _all_paths(self._document.data, ()) if path in self)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled (for xdist workers) as the plain mapping, without the YAML node tree.
+        return (dict, (dict(self),))
+
+
 def _build(document: Document, path: Path, shown: str) -> Manifest:
     data = cast("dict[str, Any]", document.data)
-    lines: dict[tuple[str | int, ...], int] = {}
-    for doc_path in _all_paths(data, ()):
-        # A key's own line, so "missing X" points at the section, not at its first child.
-        location = document.key_location(doc_path) if doc_path else None
-        location = location or document.location(doc_path)
-        if location is not None:
-            lines[doc_path] = location.line
+    lines = _Lines(document)
     gate = data.get("gate", {})
     return Manifest(
         path=shown,
