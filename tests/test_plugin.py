@@ -402,3 +402,34 @@ def test_a_manifest_outside_the_rootdir_is_judged_completely(pytester: pytest.Py
     card = json.loads((project / "card.json").read_text())
     assert card["incomplete"] is False
     assert card["manifest"]["path"] == "../policy/agent-readiness.yaml"
+
+
+def test_a_check_that_raises_fails_its_items_and_the_run(
+    pytester: pytest.Pytester, minimal: dict[str, Any]
+) -> None:
+    pytester.makeconftest("""
+        from pytest_agent_readiness.checks import Check
+
+        def broken(agent, context):
+            raise RuntimeError("pager directory unreachable")
+
+        def pytest_readiness_checks(config):
+            return [Check("ACME-002", "governance", "Pager on file", "standard",
+                          "declaration", "Register the pager.", broken)]
+    """)
+    result = pytester.runpytest("--readiness", "--readiness-json=scorecard.json", AS_OF)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(
+        [
+            "ACME-002 Pager on file [[]standard, governance[]] for triage-bot",
+            "*: the check raised RuntimeError: pager directory unreachable; fix the check*",
+            "VERDICT: NOT READY*",
+            "the run is INCOMPLETE, so it cannot be ready:",
+            "  - check ACME-002 raised RuntimeError: pager directory unreachable for triage-bot",
+        ]
+    )
+    card = scorecard(pytester)
+    assert (card["verdict"], card["incomplete"]) == ("not_ready", True)
+    assert check(card, "triage-bot", "ACME-002")["passed"] is False
+    # Every other check is still judged on its own.
+    assert check(card, "triage-bot", "GOV-001")["passed"] is True

@@ -103,3 +103,26 @@ def test_xdist_scorecard_is_byte_identical_to_serial(
     distributed = run(pytester, "distributed.json", *mode.args)
     assert distributed.exit_code == expected.exit_code
     assert distributed.scorecard == expected.scorecard
+
+
+def test_local_workers_take_the_inputs_the_controller_loaded(pytester: pytest.Pytester) -> None:
+    # Every worker parsing every suite again would cost each of them the controller's load time;
+    # instead the controller hands them what it read. The worker records what it was given.
+    copy_example(EXAMPLES / "support-triage", pytester.path)
+    pytester.makeconftest(
+        """
+        import pickle
+
+        def pytest_configure(config):
+            given = getattr(config, "workerinput", {}).get("agent_readiness_loaded")
+            if given is not None:
+                manifest, suites, imported = pickle.loads(given)
+                name = config.workerinput["workerid"]
+                with open(f"given-{name}.txt", "w", encoding="utf-8") as out:
+                    out.write(f"{sorted(manifest.agents)} {len(suites)}")
+        """
+    )
+    result = pytester.runpytest_subprocess("--readiness", AS_OF, "-n", "2", "-p", "no:randomly")
+    assert result.ret == 0, result.stdout.str()
+    given = sorted(path.read_text(encoding="utf-8") for path in pytester.path.glob("given-*.txt"))
+    assert given == ["['triage-bot'] 7", "['triage-bot'] 7"]

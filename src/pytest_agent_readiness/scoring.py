@@ -212,18 +212,32 @@ def _evaluate(
     agent: Agent,
     context: CheckContext,
     evidence: Mapping[tuple[str, str], Sequence[Evidence]],
+    crashed: list[str],
 ) -> list[CheckResult]:
     return [
         _judge(
             check,
             agent,
-            check.evaluate(agent, context),
+            _finding(check, agent, context, crashed),
             evidence.get((check.id, agent.name), ()),
             context.manifest,
         )
         for check in checks
         if applicable(check, agent)
     ]
+
+
+def _finding(check: Check, agent: Agent, context: CheckContext, crashed: list[str]) -> Finding:
+    """The check's finding; a check that raises (a policy pack's bug) fails, and so does the run:
+    nothing it was meant to catch can be ruled out."""
+    try:
+        return check.evaluate(agent, context)
+    except Exception as error:
+        what = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+        reason = f"check {check.id} raised {what} for {agent.name}"
+        if reason not in crashed:
+            crashed.append(reason)
+        return Finding.missing(f"the check raised {what}; fix the check (a policy pack's bug)")
 
 
 def assess(
@@ -240,22 +254,25 @@ def assess(
     checks = registry.ordered()
     waiver_outcomes: list[WaiverOutcome] = []
     agents: dict[str, AgentScore] = {}
+    crashed: list[str] = []
     for name in sorted(manifest.agents):
         agent = manifest.agents[name]
-        results = _evaluate(checks, agent, context, index)
+        results = _evaluate(checks, agent, context, index, crashed)
         _apply_waivers(results, agent, manifest, today, waiver_outcomes)
         upcoming = next_stage(agent.stage)
         blockers: tuple[CheckResult, ...] = ()
         if upcoming is not None:
             promoted = dataclasses.replace(agent, stage=upcoming)
-            blockers = tuple(r for r in _evaluate(checks, promoted, context, index) if not r.passed)
+            promoted_results = _evaluate(checks, promoted, context, index, crashed)
+            blockers = tuple(r for r in promoted_results if not r.passed)
         agents[name] = AgentScore(agent, tuple(results), dimension_scores(results), blockers)
     warnings = [
         f"waiver for {o.waiver.check} on {o.waiver.agent}: {o.note}"
         for o in waiver_outcomes
         if o.status in ("expiring", "stale", "not_applicable", "invalid")
     ]
-    verdict = _decide(manifest, agents, waiver_outcomes, tuple(incomplete_reasons), warnings)
+    incomplete = (*incomplete_reasons, *crashed)
+    verdict = _decide(manifest, agents, waiver_outcomes, incomplete, warnings)
     return Assessment(manifest, today, agents, tuple(waiver_outcomes), verdict, tuple(warnings))
 
 
