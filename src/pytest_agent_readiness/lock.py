@@ -370,8 +370,6 @@ def read_lock(path: Path, *, display: str | None = None) -> Lock:
     ``display`` is the name errors use (default ``str(path)``). A missing file is a LockError
     too; callers that treat "no lock" as a finding check ``path.exists()`` first.
     """
-    from jsonschema import Draft202012Validator
-
     shown = display if display is not None else str(path)
     try:
         text = path.read_bytes().decode("utf-8")
@@ -406,6 +404,8 @@ def read_lock(path: Path, *, display: str | None = None) -> Lock:
         ) from None
     errors = []
     if not certainly_valid("pytest_agent_readiness", f"schemas/{SCHEMA_RESOURCE}", document):
+        from jsonschema import Draft202012Validator
+
         validator = Draft202012Validator(lock_schema())
         errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
     if errors:

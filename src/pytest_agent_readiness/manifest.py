@@ -137,13 +137,14 @@ def _fast_validator() -> Any:
 
 def validate_document(document: Document) -> Iterator[Problem]:
     """Every schema violation in ``document``, in document order."""
-    from jsonschema import Draft202012Validator, FormatChecker
-
     verdict = certainly_valid(
         "pytest_agent_readiness", f"schemas/{SCHEMA_RESOURCE}", document.data, formats=True
     )
     if verdict or (verdict is None and _fast_validator().is_valid(document.data)):
         return
+    # Imported only to word the errors: jsonschema takes a tenth of a second to import.
+    from jsonschema import Draft202012Validator, FormatChecker
+
     validator = Draft202012Validator(manifest_schema(), format_checker=FormatChecker())
     found: list[tuple[int, int, Problem]] = []
     for error in validator.iter_errors(document.data):

@@ -449,11 +449,12 @@ class ReadinessSession:
 
         outcome, longrepr, xfail_reason = judge(self, nodeid)
         hook.pytest_runtest_logstart(nodeid=nodeid, location=location)
+        keywords: dict[str, Any] = {}  # one for the item's three reports
         for when in ("setup", "call", "teardown"):
             report = TestReport(
                 nodeid=nodeid,
                 location=location,
-                keywords={},
+                keywords=keywords,
                 outcome=outcome if when == "call" else "passed",
                 longrepr=longrepr if when == "call" else None,
                 when=when,

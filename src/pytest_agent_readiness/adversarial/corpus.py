@@ -14,16 +14,18 @@ import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal, cast
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from ..schemacheck import certainly_valid
 from ..yamlsource import Document, SourceError, load_yaml, load_yaml_text
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 __all__ = [
     "BUILTIN_SUITES",
@@ -373,13 +375,10 @@ def load_builtin_suites() -> dict[str, Suite]:
         (entry for entry in folder.iterdir() if entry.name.endswith(".yaml")),
         key=lambda entry: (order.get(entry.name.removesuffix(".yaml"), len(order)), entry.name),
     )
-    validator = _validator()
     suites: list[Suite] = []
     for entry in entries:
         source = str(entry)
-        suite = _parse_suite(
-            _load_document(entry.read_text(encoding="utf-8"), source), source, validator
-        )
+        suite = _parse_suite(_load_document(entry.read_text(encoding="utf-8"), source), source)
         if suite.name != entry.name.removesuffix(".yaml"):
             raise CorpusError(source, suite.location.line, f"suite {suite.name!r} is misnamed")
         suites.append(suite)
@@ -388,7 +387,7 @@ def load_builtin_suites() -> dict[str, Suite]:
 
 def load_suite_file(path: str | os.PathLike[str]) -> Suite:
     """Load and validate one suite file."""
-    return _parse_suite(_load_file(Path(path)), str(path), _validator())
+    return _parse_suite(_load_file(Path(path)), str(path))
 
 
 def load_suite_dir(path: str | os.PathLike[str]) -> dict[str, Suite]:
@@ -403,8 +402,7 @@ def load_suite_dir(path: str | os.PathLike[str]) -> dict[str, Suite]:
     files = sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
     if not files:
         raise CorpusError(str(folder), None, "no suite files (*.yaml or *.yml) in this folder")
-    validator = _validator()
-    return _combine(_parse_suite(_load_file(file), str(file), validator) for file in files)
+    return _combine(_parse_suite(_load_file(file), str(file)) for file in files)
 
 
 def combine_suites(*groups: Mapping[str, Suite]) -> dict[str, Suite]:
@@ -435,7 +433,11 @@ def _combine(suites: Iterable[Suite]) -> dict[str, Suite]:
     return combined
 
 
+@cache
 def _validator() -> Draft202012Validator:
+    # jsonschema is imported only when a suite needs its errors worded (see schemacheck).
+    from jsonschema import Draft202012Validator
+
     text = resources.files(_PACKAGE).joinpath("case.schema.json").read_text("utf-8")
     return Draft202012Validator(json.loads(text))
 
@@ -478,8 +480,8 @@ def _as_corpus_error(load: Callable[[], Document], source: str) -> _Document:
         raise CorpusError(source, error.line, problem, column=error.column) from error
 
 
-def _parse_suite(document: _Document, source: str, validator: Draft202012Validator) -> Suite:
-    _check_schema(document, source, validator)
+def _parse_suite(document: _Document, source: str) -> Suite:
+    _check_schema(document, source)
     data = cast("dict[str, Any]", document.data)
     cases: list[Case] = []
     seen: dict[str, int] = {}
@@ -565,10 +567,10 @@ def _attack(raw: Mapping[str, Any]) -> tuple[AttackStep, ...]:
 # --- schema errors in words ------------------------------------------------------------------
 
 
-def _check_schema(document: _Document, source: str, validator: Draft202012Validator) -> None:
+def _check_schema(document: _Document, source: str) -> None:
     if certainly_valid(_PACKAGE, "case.schema.json", document.data):
         return
-    errors = list(validator.iter_errors(document.data))
+    errors = list(_validator().iter_errors(document.data))
     if not errors:
         return
     explained = sorted(_explain(error, document) for error in errors)
