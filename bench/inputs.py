@@ -36,6 +36,7 @@ FULL = Sizes(trivial_tests=5_000, agents=200, tools_per_agent=20, adversarial_ca
 QUICK = Sizes(trivial_tests=500, agents=20, tools_per_agent=20, adversarial_cases=500)
 
 TESTS_PER_MODULE = 100
+REDTEAM_RESULTS = "redteam/promptfoo-results.json"
 
 
 def write_project(root: Path) -> Path:
@@ -80,6 +81,13 @@ def _agent(template: dict[str, Any], index: int, tools: int) -> dict[str, Any]:
             autonomous.append(decision)
     agent["tools"] = declared
     agent["decisions"] = {"autonomous": autonomous, "human_approval": approved}
+    # Without an adapter nothing runs the adversarial suites: the fleet brings its red-team
+    # results from promptfoo instead, as a team that runs it in another job would.
+    agent["adversarial"] = {
+        "suites": ["prompt_injection"],
+        "imports": [{"tool": "promptfoo", "path": REDTEAM_RESULTS, "suite": "prompt_injection"}],
+        "min_pass_rate": 1.0,
+    }
     return agent
 
 
@@ -110,11 +118,20 @@ _StringDates.add_constructor("tag:yaml.org,2002:timestamp", _date_text)
 
 
 def write_manifest(root: Path, agents: int, tools: int) -> Path:
-    """The generated manifest and the prompt file its agents point at; returns the manifest."""
+    """The generated manifest with what a complete fleet keeps next to it: the prompt file its
+    agents point at, the prompt lock and the imported red-team results. Returns the manifest."""
     prompts = root / "prompts"
     prompts.mkdir(parents=True, exist_ok=True)
     for prompt in (READY_EXAMPLE / "prompts").iterdir():
         (prompts / prompt.name).write_bytes(prompt.read_bytes())
+    # Every generated agent uses the example's prompt at its version, so its lock fits them all.
+    lock = READY_EXAMPLE / "agent-readiness.lock"
+    (root / "agent-readiness.lock").write_bytes(lock.read_bytes())
+    results = root / REDTEAM_RESULTS
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_bytes(
+        (REPO / "tests" / "data" / "redteam" / "promptfoo-eval-pass.json").read_bytes()
+    )
     path = root / "agent-readiness.yaml"
     path.write_text(yaml.safe_dump(manifest_data(agents, tools), sort_keys=False), encoding="utf-8")
     return path
@@ -203,9 +220,17 @@ def adversarial_cases(count: int) -> list[dict[str, Any]]:
 
 
 def write_adversarial_projects(root: Path, count: int) -> tuple[Path, Path]:
-    """(readiness project, bare-pytest project) over the same ``count`` cases and stub agent."""
+    """(readiness project, bare-pytest project) over the same ``count`` cases and stub agent.
+
+    Written once per ``root`` and ``count``: the benchmarks that share them reuse them.
+    """
+    projects = (root / "adversarial-readiness", root / "bare-cases")
+    done = root / f".written-{count}"
+    if done.exists():
+        return projects
     cases = adversarial_cases(count)
-    projects = (write_project(root / "adversarial-readiness"), write_project(root / "bare-cases"))
+    for project in projects:
+        write_project(project)
     for project in projects:
         (project / "stub_agent.py").write_text(STUB_AGENT, encoding="utf-8")
         (project / "pytest.ini").write_text(PYTEST_INI + "pythonpath = .\n", encoding="utf-8")
@@ -242,4 +267,5 @@ def write_adversarial_projects(root: Path, count: int) -> tuple[Path, Path]:
     (tests / "conftest.py").write_text(ADVERSARIAL_CONFTEST, encoding="utf-8")
     (bare / "tests").mkdir(exist_ok=True)
     (bare / "tests" / "test_cases.py").write_text(BARE_CASES_TEST, encoding="utf-8")
+    done.touch()
     return readiness, bare

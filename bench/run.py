@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import importlib.util
-import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -34,8 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 # bench/ is not a package: it runs from a checkout, next to inputs.py.
 import inputs
 
-TargetKind = Literal["ratio_at_most", "seconds_at_most", "speedup_at_least"]
-BENCHMARKS = ("overhead", "manifest", "xdist", "adversarial")
+TargetKind = Literal["ratio_at_most", "seconds_at_most", "speedup_at_least", "reference"]
+BENCHMARKS = ("overhead", "manifest", "adversarial", "xdist", "xdist-bare")
 AS_OF = f"--readiness-as-of={inputs.AS_OF}"
 # pytest exit codes a benchmark side may end with: 0 passed, 1 tests failed (a fleet that is
 # not ready fails its gate). 2 interrupted, 3 internal error, 4 usage error, 5 no tests: broken.
@@ -77,6 +76,7 @@ class Target:
             "ratio_at_most": f"ratio <= {self.limit:g}",
             "seconds_at_most": f"median < {self.limit:g} s",
             "speedup_at_least": f"speedup >= {self.limit:g}",
+            "reference": "none (for reference)",
         }[self.kind]
 
 
@@ -91,6 +91,9 @@ class Comparison:
     target: Target
     # The slowest comparison runs fewer times, so the whole run stays under 5 minutes.
     max_repeats: int | None = None
+    # Tests the subject must have run (from its summary line), so it cannot pass by running
+    # nothing.
+    min_items: int = 0
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,8 @@ class Outcome:
             return self.ratio <= target.limit
         if target.kind == "seconds_at_most":
             return self.subject_median < target.limit
+        if target.kind == "reference":
+            return True
         return 1 / self.ratio >= target.limit
 
 
@@ -187,6 +192,9 @@ def measure(comparison: Comparison, settings: Settings) -> Outcome:
             log = logs / f"{comparison.name}-{key}.log"
             samples[key].append(run_once(sides[key], settings.timeout_s, log))
     said = last_line(logs / f"{comparison.name}-subject.log")
+    ran = sum(int(n) for n in re.findall(r"(\d+) (?:passed|failed|skipped|xfailed|xpassed)", said))
+    if ran < comparison.min_items:
+        raise BenchError(f"the subject ran {ran} tests, expected at least {comparison.min_items}")
     return Outcome(comparison, tuple(samples["subject"]), tuple(samples["baseline"]), said)
 
 
@@ -234,46 +242,42 @@ def manifest(settings: Settings) -> Comparison:
     )
 
 
-def xdist(settings: Settings) -> Comparison:
-    """The fleet plus the trivial tests with ``-n 2`` vs serial (``-n 0``)."""
-    sizes = settings.sizes
-    project = inputs.write_project(settings.workdir / "xdist")
-    inputs.write_manifest(project, sizes.agents, sizes.tools_per_agent)
-    inputs.write_trivial_tests(project, sizes.trivial_tests)
-    return Comparison(
-        name="xdist",
-        title=f"pytest --readiness, {sizes.agents} agents + {sizes.trivial_tests:,} trivial "
-        "tests: -n 2 vs serial (-n 0)",
-        subject=Side("-n 2", pytest_argv("--readiness", AS_OF, "-n", "2"), project),
-        baseline=Side("serial", pytest_argv("--readiness", AS_OF, "-n", "0"), project),
-        target=Target("speedup_at_least", 1.6),
-    )
-
-
-# The guardrail-mode runner is being built (pytest_agent_readiness.adversarial.runner, with
-# agents.<name>.adversarial.suite_dirs in the manifest schema). This benchmark runs only once
-# both exist. TODO(adversarial runner), when it lands: (1) check that a subject run executes
-# all `settings.sizes.adversarial_cases` cases (from its scorecard's per-suite case counts), so
-# the comparison cannot pass by running nothing; the subject's pytest summary line is printed
-# meanwhile; (2) drop the built-in probes' cost from the subject (the stub agent's adapter also
-# gets the ~13 run-time probes) if the runner offers a way to run suites alone; (3) count the
-# benchmark as done in the README.
-ADVERSARIAL_RUNNER = "pytest_agent_readiness.adversarial.runner"
 # The stub ignores the run-time probes' scripted sessions, so the kill-switch probe waits out its
 # deadline; a 1 s deadline keeps that artifact from dominating the comparison.
 ADVERSARIAL_SUBJECT_ARGS = ("--readiness", AS_OF, "--readiness-probe-timeout=1")
 
 
-def adversarial_runner_available() -> bool:
-    """Whether the installed package runs user suites in guardrail mode yet."""
-    try:
-        if importlib.util.find_spec(ADVERSARIAL_RUNNER) is None:
-            return False
-    except ModuleNotFoundError:
-        return False
-    from pytest_agent_readiness.manifest import manifest_schema
+def xdist(settings: Settings) -> Comparison:
+    """The guardrail-mode adversarial run with ``-n 2`` vs serial (``-n 0``)."""
+    count = settings.sizes.adversarial_cases
+    readiness, _ = inputs.write_adversarial_projects(settings.workdir / "adversarial", count)
+    return Comparison(
+        name="xdist",
+        title=f"pytest --readiness, {count:,} adversarial cases (guardrail mode, stub agent): "
+        "-n 2 vs serial (-n 0)",
+        subject=Side("-n 2", pytest_argv(*ADVERSARIAL_SUBJECT_ARGS, "-n", "2"), readiness),
+        baseline=Side("serial", pytest_argv(*ADVERSARIAL_SUBJECT_ARGS, "-n", "0"), readiness),
+        target=Target("speedup_at_least", 1.6),
+        max_repeats=2,
+        min_items=count,
+    )
 
-    return "suite_dirs" in json.dumps(manifest_schema())
+
+def xdist_bare(settings: Settings) -> Comparison:
+    """What pytest-xdist itself gains on the same cases as bare parametrized tests: the ceiling
+    to read the plugin's own speedup against (no target of its own)."""
+    count = settings.sizes.adversarial_cases
+    _, bare = inputs.write_adversarial_projects(settings.workdir / "adversarial", count)
+    return Comparison(
+        name="xdist-bare",
+        title=f"for reference, {count:,} bare parametrized tests of the same stub call: "
+        "-n 2 vs serial (-n 0)",
+        subject=Side("-n 2", pytest_argv("-n", "2"), bare),
+        baseline=Side("serial", pytest_argv("-n", "0"), bare),
+        target=Target("reference", 0),
+        max_repeats=2,
+        min_items=count,
+    )
 
 
 def adversarial(settings: Settings) -> Comparison:
@@ -290,14 +294,16 @@ def adversarial(settings: Settings) -> Comparison:
         baseline=Side("bare parametrized", pytest_argv(), bare),
         target=Target("ratio_at_most", 1.5),
         max_repeats=3,
+        min_items=count,
     )
 
 
 BUILDERS: dict[str, Callable[[Settings], Comparison]] = {
     "overhead": overhead,
     "manifest": manifest,
-    "xdist": xdist,
     "adversarial": adversarial,
+    "xdist": xdist,
+    "xdist-bare": xdist_bare,
 }
 
 
@@ -319,7 +325,9 @@ def report(outcome: Outcome) -> list[str]:
     """The lines printed for one comparison, ending with its ratio line."""
     comparison = outcome.comparison
     verdict = "PASS" if outcome.passed else "MISS"
-    if comparison.target.kind == "speedup_at_least":
+    if comparison.target.kind == "reference":
+        verdict = "-"
+    if comparison.target.kind in ("speedup_at_least", "reference"):
         figure = f"speedup {1 / outcome.ratio:.2f} (serial/parallel)"
     else:
         figure = f"ratio {outcome.ratio:.3f}"
@@ -384,10 +392,6 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
     missed = False
     for name in BENCHMARKS:
         if name not in args.only.split(","):
-            continue
-        if name == "adversarial" and not adversarial_runner_available():
-            print("[adversarial] adversarial runner not available yet: skipped", flush=True)
-            summary.append(f"  {name:<12} skipped (runner not available yet)")
             continue
         started = time.perf_counter()
         try:

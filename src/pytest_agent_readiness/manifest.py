@@ -7,6 +7,7 @@ what was expected, and nothing is scored from a manifest with a problem.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import hashlib
 import json
@@ -296,16 +297,6 @@ def _reference_problems(manifest: Manifest, document: Document) -> Iterator[Prob
             )
 
 
-def _all_paths(value: object, prefix: tuple[str | int, ...]) -> Iterator[tuple[str | int, ...]]:
-    yield prefix
-    if isinstance(value, dict):
-        for key, child in value.items():
-            yield from _all_paths(child, (*prefix, key))
-    elif isinstance(value, list):
-        for index, child in enumerate(value):
-            yield from _all_paths(child, (*prefix, index))
-
-
 class _Lines(Mapping[tuple[str | int, ...], int]):
     """Document path -> line, looked up in the loaded document when asked for.
 
@@ -314,7 +305,9 @@ class _Lines(Mapping[tuple[str | int, ...], int]):
     """
 
     def __init__(self, document: Document) -> None:
-        self._document = document
+        # The locations only: the data is modelled by then, and keeping its tens of thousands
+        # of containers alive would cost every later garbage collection (and the exit) a walk.
+        self._document = dataclasses.replace(document, data=None)
 
     def __getitem__(self, path: tuple[str | int, ...]) -> int:
         # A key's own line, so "missing X" points at the section, not at its first child.
@@ -325,7 +318,7 @@ class _Lines(Mapping[tuple[str | int, ...], int]):
         return location.line
 
     def __iter__(self) -> Iterator[tuple[str | int, ...]]:
-        return (path for path in _all_paths(self._document.data, ()) if path in self)
+        return (path for path in self._document.paths() if path in self)
 
     def __len__(self) -> int:
         return sum(1 for _ in self)

@@ -148,6 +148,10 @@ class Document:
     _origins: Mapping[DocPath, _Origin] = field(default_factory=dict, repr=False, compare=False)
     _text: str = field(default="", repr=False, compare=False)
 
+    def paths(self) -> Iterator[DocPath]:
+        """Every path written in the document, the top level ``()`` included."""
+        return iter(self._origins)
+
     def location(self, path: Sequence[PathItem]) -> Location | None:
         """Where the value at exactly ``path`` is written, or None if the path does not exist."""
         origin = self._origins.get(tuple(path))
