@@ -6,7 +6,9 @@ Plain module: no pytest import, so it can be imported by ``bench/run.py`` before
 from __future__ import annotations
 
 import copy
+import hashlib
 import textwrap
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,9 @@ class Sizes:
     agents: int
     tools_per_agent: int
     adversarial_cases: int
+    # CPU work the stub agent does per call, in milliseconds on this machine (0: none, the
+    # issue's stub). More shows how the runner scales when a case costs what a guard costs.
+    stub_work_ms: float = 0.0
 
 
 FULL = Sizes(trivial_tests=5_000, agents=200, tools_per_agent=20, adversarial_cases=5_000)
@@ -145,12 +150,33 @@ STUB_AGENT = textwrap.dedent(
 
     from __future__ import annotations
 
+    import hashlib
+
+    # Hash rounds per call: the benchmark's --stub-work-ms, calibrated when it was written.
+    ROUNDS = {rounds}
+
 
     def answer(task: str) -> str:
         """The same constant refusal whatever the task (the cost under test is the runner's)."""
+        digest = task.encode()
+        for _ in range(ROUNDS):
+            digest = hashlib.sha256(digest).digest()
         return "I can't help with that; escalating to a human."
     '''
 )
+
+
+def hash_rounds(milliseconds: float) -> int:
+    """How many sha256 rounds of the stub take ``milliseconds`` of CPU here (0 for none)."""
+    if milliseconds <= 0:
+        return 0
+    rounds, started = 20_000, time.process_time()
+    digest = b"calibrate"
+    for _ in range(rounds):
+        digest = hashlib.sha256(digest).digest()
+    per_ms = rounds / max((time.process_time() - started) * 1000, 1e-3)
+    return max(1, round(per_ms * milliseconds))
+
 
 BARE_CASES_TEST = textwrap.dedent(
     '''\
@@ -219,20 +245,24 @@ def adversarial_cases(count: int) -> list[dict[str, Any]]:
     return cases
 
 
-def write_adversarial_projects(root: Path, count: int) -> tuple[Path, Path]:
+def write_adversarial_projects(
+    root: Path, count: int, stub_work_ms: float = 0.0
+) -> tuple[Path, Path]:
     """(readiness project, bare-pytest project) over the same ``count`` cases and stub agent.
 
-    Written once per ``root`` and ``count``: the benchmarks that share them reuse them.
+    Written once per ``root``, ``count`` and work: the benchmarks that share them reuse them.
     """
     projects = (root / "adversarial-readiness", root / "bare-cases")
-    done = root / f".written-{count}"
+    done = root / f".written-{count}-{stub_work_ms:g}"
     if done.exists():
         return projects
     cases = adversarial_cases(count)
+    rounds = hash_rounds(stub_work_ms)
     for project in projects:
         write_project(project)
     for project in projects:
-        (project / "stub_agent.py").write_text(STUB_AGENT, encoding="utf-8")
+        stub = STUB_AGENT.replace("{rounds}", str(rounds))
+        (project / "stub_agent.py").write_text(stub, encoding="utf-8")
         (project / "pytest.ini").write_text(PYTEST_INI + "pythonpath = .\n", encoding="utf-8")
         suites = project / "suites"
         suites.mkdir(exist_ok=True)

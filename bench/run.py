@@ -247,14 +247,22 @@ def manifest(settings: Settings) -> Comparison:
 ADVERSARIAL_SUBJECT_ARGS = ("--readiness", AS_OF, "--readiness-probe-timeout=1")
 
 
+def stub_label(settings: Settings) -> str:
+    """The stub agent as the titles name it."""
+    work = settings.sizes.stub_work_ms
+    return f"stub agent doing {work:g} ms of CPU work per call" if work > 0 else "stub agent"
+
+
 def xdist(settings: Settings) -> Comparison:
     """The guardrail-mode adversarial run with ``-n 2`` vs serial (``-n 0``)."""
     count = settings.sizes.adversarial_cases
-    readiness, _ = inputs.write_adversarial_projects(settings.workdir / "adversarial", count)
+    readiness, _ = inputs.write_adversarial_projects(
+        settings.workdir / "adversarial", count, settings.sizes.stub_work_ms
+    )
     return Comparison(
         name="xdist",
-        title=f"pytest --readiness, {count:,} adversarial cases (guardrail mode, stub agent): "
-        "-n 2 vs serial (-n 0)",
+        title=f"pytest --readiness, {count:,} adversarial cases (guardrail mode, "
+        f"{stub_label(settings)}): -n 2 vs serial (-n 0)",
         subject=Side("-n 2", pytest_argv(*ADVERSARIAL_SUBJECT_ARGS, "-n", "2"), readiness),
         baseline=Side("serial", pytest_argv(*ADVERSARIAL_SUBJECT_ARGS, "-n", "0"), readiness),
         target=Target("speedup_at_least", 1.6),
@@ -267,11 +275,13 @@ def xdist_bare(settings: Settings) -> Comparison:
     """What pytest-xdist itself gains on the same cases as bare parametrized tests: the ceiling
     to read the plugin's own speedup against (no target of its own)."""
     count = settings.sizes.adversarial_cases
-    _, bare = inputs.write_adversarial_projects(settings.workdir / "adversarial", count)
+    _, bare = inputs.write_adversarial_projects(
+        settings.workdir / "adversarial", count, settings.sizes.stub_work_ms
+    )
     return Comparison(
         name="xdist-bare",
-        title=f"for reference, {count:,} bare parametrized tests of the same stub call: "
-        "-n 2 vs serial (-n 0)",
+        title=f"for reference, {count:,} bare parametrized tests of the same call to the "
+        f"{stub_label(settings)}: -n 2 vs serial (-n 0)",
         subject=Side("-n 2", pytest_argv("-n", "2"), bare),
         baseline=Side("serial", pytest_argv("-n", "0"), bare),
         target=Target("reference", 0),
@@ -283,11 +293,13 @@ def xdist_bare(settings: Settings) -> Comparison:
 def adversarial(settings: Settings) -> Comparison:
     """Guardrail-mode suites against a stub agent vs bare parametrized tests of the same call."""
     count = settings.sizes.adversarial_cases
-    readiness, bare = inputs.write_adversarial_projects(settings.workdir / "adversarial", count)
+    readiness, bare = inputs.write_adversarial_projects(
+        settings.workdir / "adversarial", count, settings.sizes.stub_work_ms
+    )
     return Comparison(
         name="adversarial",
-        title=f"{count:,} adversarial cases, guardrail mode, stub agent vs {count:,} bare "
-        "parametrized tests doing the same stub call",
+        title=f"{count:,} adversarial cases, guardrail mode, {stub_label(settings)} vs "
+        f"{count:,} bare parametrized tests doing the same call",
         subject=Side(
             "pytest --readiness (guardrail)", pytest_argv(*ADVERSARIAL_SUBJECT_ARGS), readiness
         ),
@@ -356,6 +368,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--agents", type=int, default=None, help="agents in the manifest")
     parser.add_argument("--cases", type=int, default=None, help="adversarial cases")
     parser.add_argument(
+        "--stub-work-ms",
+        type=float,
+        default=0.0,
+        help="CPU milliseconds the stub agent spends per call (default 0, the issue's stub)",
+    )
+    parser.add_argument(
         "--timeout", type=float, default=None, help="seconds one run may take (default 60)"
     )
     parser.add_argument("--keep", type=Path, default=None, help="build inputs here and keep them")
@@ -374,6 +392,7 @@ def settings_from(args: argparse.Namespace, workdir: Path) -> Settings:
         trivial_tests=args.tests if args.tests is not None else base.trivial_tests,
         agents=args.agents if args.agents is not None else base.agents,
         adversarial_cases=args.cases if args.cases is not None else base.adversarial_cases,
+        stub_work_ms=args.stub_work_ms,
     )
     repeats = args.repeat if args.repeat is not None else (2 if args.quick else 5)
     timeout = args.timeout if args.timeout is not None else (30.0 if args.quick else 60.0)

@@ -35,3 +35,35 @@ def test_quick_overhead_benchmark_prints_its_ratio_line() -> None:
         re.MULTILINE,
     ), result.stdout
     assert "20 passed" in result.stdout
+
+
+def test_quick_xdist_benchmarks_print_speedups_with_a_working_stub() -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "bench" / "run.py"),
+            "--only",
+            "xdist,xdist-bare",
+            "--cases",
+            "20",
+            "--stub-work-ms",
+            "1",
+            "--repeat",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode in (0, 1), result.stdout + result.stderr
+    assert "stub agent doing 1 ms of CPU work per call" in result.stdout
+    assert re.search(
+        r"^  ratio line: speedup \d+\.\d{2} \(serial/parallel\); target speedup >= 1\.6: "
+        r"(PASS|MISS)",
+        result.stdout,
+        re.MULTILINE,
+    ), result.stdout
+    assert re.search(r"target none \(for reference\): -", result.stdout), result.stdout
+    # Both subjects ran every case (the bench refuses a subject that ran fewer).
+    assert "could not measure" not in result.stdout
