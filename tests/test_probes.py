@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 import yaml
 
+from pytest_agent_readiness.spans import DEFAULT_MAX_SPANS
+
 pytest_plugins = ["pytester"]
 
 TOY = Path(__file__).with_name("toy_agent.py")
@@ -270,4 +272,19 @@ def test_an_undeclared_tool_seen_in_any_span_fails_gov_009(pytester: pytest.Pyte
     _, card = run(pytester, "-p", "xdist", "-n", "2")
     reasons = [c["reason"] for c in card["agents"]["toy"]["checks"] if c["id"] == "GOV-009"]
     assert "tools the manifest does not declare" in reasons[0]
+    assert card["verdict"] == "not_ready"
+
+
+def test_a_session_flooding_spans_is_capped_and_fails_closed(pytester: pytest.Pytester) -> None:
+    # Past the cap the capture keeps no more spans (memory stays bounded), and a probe whose
+    # capture dropped spans cannot vouch for the agent: a dropped span may be the evidence.
+    project(pytester, f"span_flood={DEFAULT_MAX_SPANS + 50}")
+    result, card = run(pytester, "-k", "probe-tracing or not probe")
+    result.stdout.fnmatch_lines(
+        [
+            "*FAILED agent-readiness.yaml::toy::probe-tracing*",
+        ]
+    )
+    assert "the span capture is incomplete" in check(card, "OBS-001")["reason"]
+    assert "spans were dropped" in check(card, "OBS-001")["reason"]
     assert card["verdict"] == "not_ready"

@@ -47,7 +47,9 @@ __all__ = [
     "trace_of",
 ]
 
-DEFAULT_MAX_SPANS = 100_000
+# Per capture (one agent session). A kept span holds about 3 KB, so this bounds a session that
+# floods spans at about 60 MB; a session that needs more is no longer a readable proof.
+DEFAULT_MAX_SPANS = 20_000
 
 Convention = Literal["genai", "openinference"]
 
