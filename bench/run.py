@@ -255,36 +255,34 @@ def stub_label(settings: Settings) -> str:
 
 def xdist(settings: Settings) -> Comparison:
     """The guardrail-mode adversarial run with ``-n 2`` vs serial (``-n 0``)."""
-    count = settings.sizes.adversarial_cases
-    readiness, _ = inputs.write_adversarial_projects(
-        settings.workdir / "adversarial", count, settings.sizes.stub_work_ms
-    )
-    return Comparison(
-        name="xdist",
-        title=f"pytest --readiness, {count:,} adversarial cases (guardrail mode, "
-        f"{stub_label(settings)}): -n 2 vs serial (-n 0)",
-        subject=Side("-n 2", pytest_argv(*ADVERSARIAL_SUBJECT_ARGS, "-n", "2"), readiness),
-        baseline=Side("serial", pytest_argv(*ADVERSARIAL_SUBJECT_ARGS, "-n", "0"), readiness),
-        target=Target("speedup_at_least", 1.6),
-        max_repeats=2,
-        min_items=count,
-    )
+    return _xdist_comparison(settings, bare=False)
 
 
 def xdist_bare(settings: Settings) -> Comparison:
     """What pytest-xdist itself gains on the same cases as bare parametrized tests: the ceiling
     to read the plugin's own speedup against (no target of its own)."""
+    return _xdist_comparison(settings, bare=True)
+
+
+def _xdist_comparison(settings: Settings, *, bare: bool) -> Comparison:
     count = settings.sizes.adversarial_cases
-    _, bare = inputs.write_adversarial_projects(
+    readiness, bare_project = inputs.write_adversarial_projects(
         settings.workdir / "adversarial", count, settings.sizes.stub_work_ms
     )
+    args: tuple[str, ...] = ()
+    if bare:
+        name, project, target = "xdist-bare", bare_project, Target("reference", 0)
+        what = f"for reference, {count:,} bare parametrized tests of the same call to the"
+    else:
+        name, args, project = "xdist", ADVERSARIAL_SUBJECT_ARGS, readiness
+        target = Target("speedup_at_least", 1.6)
+        what = f"pytest --readiness, {count:,} adversarial cases in guardrail mode against the"
     return Comparison(
-        name="xdist-bare",
-        title=f"for reference, {count:,} bare parametrized tests of the same call to the "
-        f"{stub_label(settings)}: -n 2 vs serial (-n 0)",
-        subject=Side("-n 2", pytest_argv("-n", "2"), bare),
-        baseline=Side("serial", pytest_argv("-n", "0"), bare),
-        target=Target("reference", 0),
+        name=name,
+        title=f"{what} {stub_label(settings)}: -n 2 vs serial (-n 0)",
+        subject=Side("-n 2", pytest_argv(*args, "-n", "2"), project),
+        baseline=Side("serial", pytest_argv(*args, "-n", "0"), project),
+        target=target,
         max_repeats=2,
         min_items=count,
     )
