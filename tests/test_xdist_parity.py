@@ -126,3 +126,26 @@ def test_local_workers_take_the_inputs_the_controller_loaded(pytester: pytest.Py
     assert result.ret == 0, result.stdout.str()
     given = sorted(path.read_text(encoding="utf-8") for path in pytester.path.glob("given-*.txt"))
     assert given == ["['triage-bot'] 7", "['triage-bot'] 7"]
+
+
+def test_inputs_that_cannot_be_pickled_leave_workers_to_read_the_files() -> None:
+    from datetime import date
+
+    from pytest_agent_readiness.checks import CheckRegistry
+    from pytest_agent_readiness.manifest import load_manifest
+    from pytest_agent_readiness.session import ReadinessSession
+
+    readiness = ReadinessSession(
+        config=None,  # type: ignore[arg-type]
+        manifest=load_manifest(EXAMPLES / "support-triage" / "agent-readiness.yaml"),
+        registry=CheckRegistry(),
+        today=date(2026, 11, 25),
+        json_path=None,
+        manifest_file=EXAMPLES / "support-triage" / "agent-readiness.yaml",
+        manifest_nodeid="agent-readiness.yaml",
+        is_worker=False,
+    )
+    assert readiness.loaded_inputs() is not None
+    readiness._loaded_inputs = None
+    readiness.suites = {"odd": lambda: None}  # type: ignore[dict-item]
+    assert readiness.loaded_inputs() is None
