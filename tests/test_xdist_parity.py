@@ -7,6 +7,7 @@ installed, since order must not matter) and must give the same exit code and the
 
 from __future__ import annotations
 
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -149,3 +150,19 @@ def test_inputs_that_cannot_be_pickled_leave_workers_to_read_the_files() -> None
     readiness._loaded_inputs = None
     readiness.suites = {"odd": lambda: None}  # type: ignore[dict-item]
     assert readiness.loaded_inputs() is None
+
+
+@pytest.mark.parametrize("verbosity", ["-q", "-v"])
+def test_progress_under_xdist_counts_the_controllers_items(
+    pytester: pytest.Pytester, verbosity: str
+) -> None:
+    # Workers leave the check and gate items to the controller; the progress total must still
+    # count them, so it ends at 100% instead of running past it.
+    copy_example(EXAMPLES / "support-triage", pytester.path)
+    result = pytester.runpytest_subprocess(
+        "--readiness", AS_OF, "-n", "2", "-p", "no:randomly", verbosity
+    )
+    assert result.ret == 0, result.stdout.str()
+    percents = [int(p) for p in re.findall(r"\[\s*(\d+)%\]", result.stdout.str())]
+    assert percents, result.stdout.str()
+    assert max(percents) == 100 and percents[-1] == 100, percents

@@ -186,6 +186,8 @@ class ReadinessSession:
     judged_remotely: list[str] | None = None  # xdist: check/gate items the workers kept
     judged_locations: dict[str, Any] = field(default_factory=dict)
     _loaded_inputs: bytes | None = None
+    _session: pytest.Session | None = None
+    _progress_counted: bool = False  # xdist: the controller's own items are in the total
     suites: dict[str, Suite] = field(default_factory=dict)
     imported: tuple[ImportedResult, ...] = ()
     _judge: Judge | None = None
@@ -355,6 +357,18 @@ class ReadinessSession:
         # ask for it instead of guessing, before anything is expected or judged.
         self.manifest_nodeid = ManifestFile.from_parent(session, path=self.manifest_file).nodeid
         self.expected = frozenset(self.expected_nodeids())
+        self._session = session
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logstart(self, nodeid: str, location: tuple[Any, ...]) -> None:
+        """Under xdist, count the check and gate items the controller reports itself in the
+        progress total: the workers leave them out of their collection, and the terminal's
+        progress would otherwise run past 100%."""
+        if self._progress_counted or self._session is None or self.is_worker:
+            return
+        self._progress_counted = True
+        if self.shard is None and self.config.pluginmanager.has_plugin("dsession"):
+            self._session.testscollected += len(self.planned()) + 1
 
     def pytest_report_header(self, config: pytest.Config) -> str:
         agents = len(self.manifest.agents)
@@ -763,6 +777,11 @@ class XdistHooks:
             loaded = self.readiness.loaded_inputs()
             if loaded is not None:
                 node.workerinput[LOADED_INPUT] = loaded
+
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: Sequence[str]) -> None:
+        # Each worker's collection resets the progress total (a worker started to replace a
+        # crashed one too): count the controller's own items again.
+        self.readiness._progress_counted = False
 
     def pytest_testnodedown(self, node: Any, error: object) -> None:
         if error:
