@@ -32,12 +32,11 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, cast
 
 from .model import Agent, Manifest
-from .schemacheck import certainly_valid
+from .schemacheck import certainly_valid, shipped_schema
 from .scorecard import write_atomic
 
 __all__ = [
@@ -157,8 +156,7 @@ def lock_path_for(manifest: Manifest) -> Path:
 @cache
 def lock_schema() -> Mapping[str, Any]:
     """The lock file's JSON Schema, as shipped in the package."""
-    text = resources.files("pytest_agent_readiness") / "schemas" / SCHEMA_RESOURCE
-    return cast("Mapping[str, Any]", json.loads(text.read_text(encoding="utf-8")))
+    return shipped_schema("pytest_agent_readiness", f"schemas/{SCHEMA_RESOURCE}")
 
 
 def current_prompt_version(manifest: Manifest, agent: Agent | str) -> str | None:

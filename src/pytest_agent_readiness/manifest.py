@@ -14,7 +14,6 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, cast
 
@@ -36,7 +35,7 @@ from .model import (
     Tool,
     Waiver,
 )
-from .schemacheck import certainly_valid
+from .schemacheck import certainly_valid, shipped_schema
 from .yamlsource import Document, SourceError, format_doc_path, load_yaml
 
 MANIFEST_NAME = "agent-readiness.yaml"
@@ -86,8 +85,7 @@ class ManifestError(Exception):
 @cache
 def manifest_schema() -> Mapping[str, Any]:
     """The manifest's JSON Schema, as shipped in the package."""
-    text = resources.files("pytest_agent_readiness") / "schemas" / SCHEMA_RESOURCE
-    return cast("Mapping[str, Any]", json.loads(text.read_text(encoding="utf-8")))
+    return shipped_schema("pytest_agent_readiness", f"schemas/{SCHEMA_RESOURCE}")
 
 
 def load_manifest(path: Path, *, display: str | None = None) -> Manifest:
@@ -318,7 +316,8 @@ class _Lines(Mapping[tuple[str | int, ...], int]):
         return location.line
 
     def __iter__(self) -> Iterator[tuple[str | int, ...]]:
-        return (path for path in self._document.paths() if path in self)
+        # Every path the document recorded has a location, so every one has a line.
+        return self._document.paths()
 
     def __len__(self) -> int:
         return sum(1 for _ in self)

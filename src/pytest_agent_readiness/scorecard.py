@@ -11,13 +11,13 @@ import os
 import tempfile
 from collections.abc import Mapping, Sequence
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, cast
 
 from . import __version__
 from .checks import CheckResult
 from .model import next_stage
+from .schemacheck import shipped_schema
 from .scoring import Assessment
 
 SCHEMA_VERSION = 1
@@ -152,8 +152,7 @@ def write_atomic(path: Path, text: str) -> None:
 @cache
 def scorecard_schema() -> Mapping[str, Any]:
     """The scorecard's JSON Schema, as shipped in the package."""
-    text = resources.files("pytest_agent_readiness") / "schemas" / "scorecard.schema.json"
-    return cast("Mapping[str, Any]", json.loads(text.read_text(encoding="utf-8")))
+    return shipped_schema("pytest_agent_readiness", "schemas/scorecard.schema.json")
 
 
 def load_scorecard(path: Path) -> dict[str, Any]:

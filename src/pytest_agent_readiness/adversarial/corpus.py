@@ -20,7 +20,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, cast
 
-from ..schemacheck import certainly_valid
+from ..schemacheck import certainly_valid, shipped_schema
 from ..yamlsource import Document, SourceError, load_yaml, load_yaml_text
 
 if TYPE_CHECKING:
@@ -438,8 +438,7 @@ def _validator() -> Draft202012Validator:
     # jsonschema is imported only when a suite needs its errors worded (see schemacheck).
     from jsonschema import Draft202012Validator
 
-    text = resources.files(_PACKAGE).joinpath("case.schema.json").read_text("utf-8")
-    return Draft202012Validator(json.loads(text))
+    return Draft202012Validator(shipped_schema(_PACKAGE, "case.schema.json"))
 
 
 @dataclass(frozen=True)
