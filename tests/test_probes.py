@@ -347,3 +347,111 @@ def test_a_broken_control_fails_its_own_check_only(
     assert "agent-readiness.yaml::toy::probe-" in reason, reason
     pieces = reason.split("; ")
     assert len(pieces) == len(set(pieces)), f"evidence named twice: {reason}"
+
+
+def test_failure_texts_speak_the_projects_span_convention(pytester: pytest.Pytester) -> None:
+    project(pytester)
+    _, good = run(pytester)
+    project(pytester, "openinference=True")
+    _, card = run(pytester)
+    assert levels(card) == levels(good), "an OpenInference agent that holds is proven too"
+    project(pytester, "openinference=True, untraced=frozenset({'docs.read'})")
+    _, card = run(pytester)
+    reason = check(card, "OBS-001")["reason"]
+    assert "docs.read acted with no OpenInference TOOL span around it" in reason, reason
+    assert "execute_tool" not in reason
+    project(pytester, "openinference=True, max_tokens=None")
+    _, card = run(pytester)
+    assert "gen_ai" not in check(card, "INF-002")["reason"]
+    project(pytester, "openinference=True, trace_model=False")
+    _, card = run(pytester)
+    reason = check(card, "INF-002")["reason"]
+    assert "trace model calls with llm.token_count.*" in reason, reason
+    assert "gen_ai" not in reason
+
+
+def test_policy_violation_is_forced_by_a_denied_approval_first(pytester: pytest.Pytester) -> None:
+    # Like PydanticAI, this agent answers a request for an unknown tool with a retry prompt:
+    # its real policy path is the denied approval, and that is what proves GOV-003.
+    project(pytester, "unknown_tools='retry'")
+    result, card = run(pytester, "-v")
+    result.stdout.fnmatch_lines(["*::toy::probe-escalation-policy-violation PASSED*"])
+    assert check(card, "GOV-003")["level"] == "proven", check(card, "GOV-003")["reason"]
+    project(pytester, "unknown_tools='retry', escalate_denials=False")
+    _, card = run(pytester)
+    reason = check(card, "GOV-003")["reason"]
+    assert "policy_violation was never escalated (on a denied approval of payments.refund" in (
+        reason
+    )
+    assert "on a request for undeclared tool shell.exec" in reason
+
+
+def test_a_denied_approval_is_escalated_as_approval_denied(pytester: pytest.Pytester) -> None:
+    data = manifest()
+    data["agents"]["toy"]["escalation"]["approval_denied"] = {"owner": "ops@example.com"}
+    project(pytester, data=data)
+    result, good = run(pytester, "-v")
+    result.stdout.fnmatch_lines(["*::toy::probe-escalation-approval-denied PASSED*"])
+    project(pytester, "silent=frozenset({'approval_denied'})", data=data)
+    _, card = run(pytester)
+    expected = {**levels(good), "GOV-003": ("declared", False)}
+    assert levels(card) == expected
+    assert (
+        "approval_denied was never escalated (on a denied approval of payments.refund"
+        in (check(card, "GOV-003")["reason"])
+    )
+
+
+def test_an_agent_with_no_unapproved_write_holds_the_action_limit_by_construction(
+    pytester: pytest.Pytester,
+) -> None:
+    data = manifest()
+    del data["agents"]["toy"]["tools"]["customers.notify"]
+    data["agents"]["toy"]["decisions"]["autonomous"].remove("customers.notify")
+    # Without a confirmation hold at all: reads and approved calls are not actions.
+    project(pytester, "missing_tools=('customers.notify',), max_unconfirmed=None", data=data)
+    result, card = run(pytester, "-rs")
+    result.stdout.fnmatch_lines(["*SKIPPED*holds by construction*"])
+    entry = check(card, "INF-002")
+    assert (entry["level"], entry["passed"]) == ("proven", True), entry["reason"]
+    assert (
+        "probe-budget-sequential-actions skipped: no writing tool runs without approval"
+        in (entry["reason"])
+    )
+    assert "agent-readiness.yaml::toy::probe-budget-sequential-actions" not in entry["evidence"]
+
+
+def test_reads_are_not_actions(pytester: pytest.Pytester) -> None:
+    # An agent that holds after N calls of any kind still holds the limit on writes.
+    project(pytester, "max_unconfirmed=None")
+    result, card = run(pytester, "-v")
+    result.stdout.fnmatch_lines(["*::toy::probe-budget-sequential-actions FAILED*"])
+    reason = check(card, "INF-002")["reason"]
+    assert "calls of customers.notify (a write that needs no approval)" in reason
+    assert "docs.read" not in reason
+
+
+@pytest.mark.parametrize("error", ["NotImplementedError('wire the agent')", "KeyError('k')"])
+def test_an_adapter_that_raises_fails_every_probe_in_one_line(
+    pytester: pytest.Pytester, error: str
+) -> None:
+    project(pytester, factory_body=f"raise {error}")
+    result, card = run(pytester)
+    name = error.split("(")[0]
+    for check_id in PROVEN_BY_PROBES:
+        reason = check(card, check_id)["reason"]
+        assert f"adapter 'toy' raised {name}" in reason, (check_id, reason)
+    output = result.stdout.str()
+    assert "Traceback" not in output
+    assert "conftest.py:" not in output, "the adapter's exception leaked as a traceback"
+
+
+def test_findings_are_the_same_under_xdist(pytester: pytest.Pytester) -> None:
+    # Several probes see the same untraced effect: one check fails, the evidence is named once
+    # per probe, and the scorecard's checks are the same bytes serial and distributed.
+    project(pytester, "backend_bypass=True")
+    _, serial = run(pytester)
+    _, distributed = run(pytester, "-p", "xdist", "-n", "2")
+    assert serial["agents"] == distributed["agents"]
+    reason = check(serial, "OBS-001")["reason"]
+    assert "probe-approval" in reason and "probe-tracing" in reason, reason
