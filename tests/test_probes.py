@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -295,6 +297,16 @@ def test_a_session_flooding_spans_is_capped_and_fails_closed(pytester: pytest.Py
     assert card["verdict"] == "not_ready"
 
 
+@contextlib.contextmanager
+def _chdir(path: Path) -> Iterator[None]:
+    before = Path.cwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(before)
+
+
 def levels(card: dict[str, Any]) -> dict[str, tuple[str, bool]]:
     """Each check's (level, passed) for the toy agent."""
     return {c["id"]: (c["level"], c["passed"]) for c in card["agents"]["toy"]["checks"]}
@@ -455,3 +467,123 @@ def test_findings_are_the_same_under_xdist(pytester: pytest.Pytester) -> None:
     assert serial["agents"] == distributed["agents"]
     reason = check(serial, "OBS-001")["reason"]
     assert "probe-approval" in reason and "probe-tracing" in reason, reason
+
+
+def ready_project(pytester: pytest.Pytester, guards: str = "") -> None:
+    """The toy agent declared in full, as a team ready to ship it would (prompts locked,
+    alerts, outcomes, data quality, an adversarial suite, a regression test)."""
+    data = manifest()
+    toy = data["agents"]["toy"]
+    toy.update(
+        {
+            "permissions_reviewed": "2026-10-01",
+            "alerts": [
+                {
+                    "signal": "failed_tool_calls",
+                    "threshold": 5,
+                    "window": "10m",
+                    "action": "suspend",
+                },
+                {
+                    "signal": "unusual_call_frequency",
+                    "threshold": 120,
+                    "window": "10m",
+                    "action": "page",
+                },
+                {
+                    "signal": "unexpected_data_access",
+                    "threshold": 1,
+                    "window": "1h",
+                    "action": "suspend",
+                },
+                {"signal": "escalation_loops", "threshold": 3, "window": "1h", "action": "suspend"},
+                {
+                    "signal": "policy_violations",
+                    "threshold": 1,
+                    "window": "1h",
+                    "action": "suspend",
+                },
+                {"signal": "output_quality", "threshold": 0.8, "window": "1d", "action": "notify"},
+            ],
+            "prompts": [{"path": "prompts/toy.md", "version": "1.1.0", "rollback_to": "1.0.0"}],
+            "adversarial": {"suites": ["tool_misuse"], "min_pass_rate": 1.0},
+            "data_quality": {
+                "drift": {"metric": "psi", "threshold": 0.2, "action": "alert"},
+                "input_validation": True,
+            },
+            "outcomes": {
+                "baseline": {
+                    "task_completion_rate": 0.8,
+                    "escalation_rate": 0.2,
+                    "error_rate": 0.05,
+                },
+                "thresholds": {
+                    "task_completion_rate": {"min": 0.75},
+                    "escalation_rate": {"max": 0.25},
+                    "error_rate": {"max": 0.08},
+                },
+            },
+        }
+    )
+    project(pytester, guards, data=data)
+    (pytester.path / "prompts").mkdir(exist_ok=True)
+    (pytester.path / "prompts" / "toy.md").write_text("You answer tickets.\n", encoding="utf-8")
+    (pytester.path / "toy-1.0.0.md").write_text("You answer.\n", encoding="utf-8")
+    pytester.makepyfile(
+        test_regression="""
+        import pytest
+
+        @pytest.mark.readiness("INF-004", agent="toy")
+        def test_answers_on_the_current_prompt():
+            assert True
+        """
+    )
+    from pytest_agent_readiness.cli import main
+
+    with _chdir(pytester.path):
+        assert main(["lock", "--record", "prompts/toy.md@1.0.0=toy-1.0.0.md"]) == 0
+
+
+READY_GUARDS = "validate_arguments=True"
+
+
+def test_a_well_built_agent_is_ready_with_every_run_time_control_proven(
+    pytester: pytest.Pytester,
+) -> None:
+    # An autonomous low-risk write (customers.notify), a confirmation hold on writes only, and
+    # denied approvals escalated as policy_violation: a correct agent, and READY.
+    ready_project(pytester, READY_GUARDS)
+    result, card = run(pytester)
+    assert card["verdict"] == "ready", card["gate"]
+    assert result.ret == pytest.ExitCode.OK
+    for check_id in ("INF-001", "INF-002", "GOV-003", "GOV-004", "OBS-001"):
+        entry = check(card, check_id)
+        assert (entry["level"], entry["passed"]) == ("proven", True), entry["reason"]
+    assert "1 autonomous by decision (customers.notify)" in check(card, "GOV-004")["reason"]
+
+
+# The flaws a review found in a real refunds agent, each on the well-built agent.
+REVIEWED_FLAWS = [
+    ("kill_switch='session_start'", "INF-001", "after the env switch TOY_DISABLED was engaged"),
+    ("ungated=frozenset({'payments.refund'})", "GOV-004", "payments.refund ran once although"),
+    ("budget_per_turn=True", "INF-002", "12 tool calls ran (docs.read, 3 per model turn)"),
+    ("backend_bypass=True", "OBS-001", "customers.notify acted with no execute_tool span"),
+    ("silent=frozenset({'budget_exceeded'})", "GOV-003", "budget_exceeded was never escalated"),
+]
+
+
+@pytest.mark.parametrize(("flaw", "broken", "evidence"), REVIEWED_FLAWS)
+def test_a_reviewed_flaw_fails_its_own_check_on_a_ready_agent(
+    pytester: pytest.Pytester, flaw: str, broken: str, evidence: str
+) -> None:
+    ready_project(pytester, READY_GUARDS)
+    _, good = run(pytester)
+    assert good["verdict"] == "ready"
+    ready_project(pytester, f"{READY_GUARDS}, {flaw}")
+    result, card = run(pytester)
+    assert levels(card) == {**levels(good), broken: ("declared", False)}, {
+        c["id"]: c["reason"] for c in card["agents"]["toy"]["checks"] if not c["passed"]
+    }
+    assert evidence in check(card, broken)["reason"]
+    assert card["verdict"] == "not_ready"
+    assert result.ret == pytest.ExitCode.TESTS_FAILED

@@ -78,6 +78,7 @@ class Guards:
     backend_bypass: bool = False  # tickets.update calls the notification backend directly
     trace_model: bool = True
     openinference: bool = False  # spans in OpenInference's convention, not GenAI's
+    validate_arguments: bool = False  # refuse a call whose arguments its tool does not take
     unknown_tools: str = "stop"  # stop (escalate policy_violation) | retry (tell the model)
     trace_anything: bool = True
     hang: bool = False
@@ -207,6 +208,14 @@ class ToyAgent:
                 return f"unknown tool {name}: try again"
             self.escalate("policy_violation", f"undeclared tool {name}")
             raise Stop(f"policy violation: {name}")
+        expected = SAMPLES.get(name)
+        if (
+            self.guards.validate_arguments
+            and expected is not None
+            and set(arguments) - set(expected)
+        ):
+            self.escalate("policy_violation", f"{name} called with arguments it does not take")
+            return "refused: unexpected arguments"
         if name in self.gated and not self.harness.request_approval(name, arguments):
             if self.guards.escalate_denials:
                 self.escalate("policy_violation", f"approval for {name} denied")
