@@ -587,3 +587,27 @@ def test_a_reviewed_flaw_fails_its_own_check_on_a_ready_agent(
     assert evidence in check(card, broken)["reason"]
     assert card["verdict"] == "not_ready"
     assert result.ret == pytest.ExitCode.TESTS_FAILED
+
+
+def test_findings_survive_shards(pytester: pytest.Pytester) -> None:
+    # The probes that see the untraced effect land in different shards: the merged scorecard
+    # still fails OBS-001 alone, naming each of them, as the unsharded run does.
+    project(pytester, "backend_bypass=True")
+    _, full = run(pytester)
+    for index in (1, 2):
+        pytester.runpytest(
+            "--readiness",
+            f"--readiness-shard={index}/2",
+            f"--readiness-json=p{index}.json",
+            AS_OF,
+            "-p",
+            "no:randomly",
+        )
+    from pytest_agent_readiness.cli import main
+
+    with _chdir(pytester.path):
+        main(["merge", "p1.json", "p2.json", "--output", "merged.json"])
+    merged = json.loads((pytester.path / "merged.json").read_text(encoding="utf-8"))
+    assert merged["agents"] == full["agents"]
+    failing = [c for c, (_, passed) in levels(merged).items() if not passed]
+    assert [c for c in failing if c in PROVEN_BY_PROBES] == ["OBS-001"]
