@@ -622,7 +622,8 @@ def test_an_unapproved_write_is_named_once_per_probe(pytester: pytest.Pytester) 
         reason
     )
     assert "probe-approval failed: payments.refund: the agent never asked for approval" in reason
-    assert "probe-approval failed: payments.refund acted without" not in reason
+    audit_pieces = [piece for piece in reason.split("; ") if "acted without" in piece]
+    assert audit_pieces and not any("probe-approval" in piece for piece in audit_pieces), reason
     assert "probe-budget-approved-tool-calls failed: payments.refund acted without a granted" in (
         reason
     )
