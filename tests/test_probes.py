@@ -627,3 +627,12 @@ def test_an_unapproved_write_is_named_once_per_probe(pytester: pytest.Pytester) 
     assert "probe-budget-approved-tool-calls failed: payments.refund acted without a granted" in (
         reason
     )
+
+
+def test_a_tool_error_that_cannot_be_forced_says_why(pytester: pytest.Pytester) -> None:
+    project(pytester, "unrecorded=frozenset({'docs.read'})")
+    _, card = run(pytester)
+    reason = check(card, "GOV-003")["reason"]
+    assert "docs.read never recorded to harness.effects, so it could not be made to raise" in (
+        reason
+    )

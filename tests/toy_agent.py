@@ -75,6 +75,7 @@ class Guards:
         }
     )
     untraced: frozenset[str] = frozenset()
+    unrecorded: frozenset[str] = frozenset()  # tools whose test double records no effect
     backend_bypass: bool = False  # tickets.update calls the notification backend directly
     trace_model: bool = True
     openinference: bool = False  # spans in OpenInference's convention, not GenAI's
@@ -238,7 +239,8 @@ class ToyAgent:
         traced = name not in self.guards.untraced
         with self.span(span_name, attributes) if traced else _NoSpan():
             try:
-                self.harness.effects.record(name, arguments)
+                if name not in self.guards.unrecorded:
+                    self.harness.effects.record(name, arguments)
             except ConnectionError as error:
                 self.escalate("tool_error", str(error))
                 return "error"

@@ -145,6 +145,12 @@ class EffectsLedger:
         with self._lock:
             self._faults[tool] = error
 
+    def fault_pending(self, tool: str) -> bool:
+        """Whether the fault :meth:`fail_next` scheduled for ``tool`` has not fired yet (its
+        test double never recorded an action since)."""
+        with self._lock:
+            return tool in self._faults
+
     @property
     def effects(self) -> tuple[Effect, ...]:
         with self._lock:

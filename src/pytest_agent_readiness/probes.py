@@ -761,6 +761,11 @@ def _escalation_probe(state: str) -> Callable[[ProbeContext], Seen]:
             observed = session(
                 context, _single_call(tool, context), approve=True, confirm=True, prepare=prepare
             )
+            if observed.harness.effects.fault_pending(tool):
+                raise ProbeCannotRun(
+                    f"{tool} never recorded to harness.effects, so it could not be made to "
+                    "raise: its test double must call harness.effects.record"
+                )
             tries.append((f"a {tool} call that raised", observed))
         elif state == "budget_exceeded":
             # The event: a budget hit, by a runaway session.
