@@ -289,3 +289,20 @@ def test_an_unknown_version_names_the_versions_read(tmp_path: Path) -> None:
 
     with pytest.raises(Exception, match="schema_version 3; this version reads 1 and 2"):
         load_scorecard(path)
+
+
+def test_an_invalid_scorecard_names_the_place_without_raw_control_characters(
+    tmp_path: Path,
+) -> None:
+    card = real_scorecard()
+    card["agents"]["evil\n::error::x\x1b[2J"] = {"checks": "not a list", "dimensions": {}}
+    path = tmp_path / "bad.json"
+    path.write_text(dumps(card), encoding="utf-8")
+
+    with pytest.raises(Exception, match="not a valid scorecard") as raised:
+        load_scorecard(path)
+
+    message = str(raised.value)
+    assert "\n" not in message
+    assert "\x1b" not in message
+    assert "evil\\n::error::x\\x1b[2J" in message

@@ -294,7 +294,9 @@ def load_scorecard(path: Path) -> dict[str, Any]:
     document = upgrade_scorecard(_replace_lone_surrogates(document, "", surrogates))
     invalid = best_match(Draft202012Validator(scorecard_schema()).iter_errors(document))
     if invalid is not None:
-        where = "/".join(str(part) for part in invalid.absolute_path) or "(root)"
+        # Keys are the file's own text (agent names): escaped, so an error message cannot
+        # carry a newline, a control character or a workflow command into the log.
+        where = "/".join(ascii(str(part))[1:-1] for part in invalid.absolute_path) or "(root)"
         raise ScorecardError(f"{path}: not a valid scorecard at {where}: {invalid.message}")
     if surrogates:
         document["warnings"] = [

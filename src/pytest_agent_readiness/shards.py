@@ -143,6 +143,13 @@ def check_partials(partials: Sequence[Partial]) -> None:
         )
 
 
+def _manifest_in_repository(manifest: Mapping[str, Any]) -> str:
+    """Where the shards' scorecard locations point: the partial's ``file``; for a partial from
+    before that field, the rootdir-relative ``path`` is the best there is."""
+    file = manifest.get("file")
+    return file if isinstance(file, str) and file else str(manifest["path"])
+
+
 def merge(partials: Sequence[Partial], manifest: Manifest, judge_registry: Any) -> dict[str, Any]:
     """The scorecard of the whole run the shards split between them."""
     check_partials(partials)
@@ -186,7 +193,6 @@ def merge(partials: Sequence[Partial], manifest: Manifest, judge_registry: Any) 
         today=date.fromisoformat(first["as_of"]),
         suites=suites,
         imported=imported,
-        # Partials from before the field existed: the rootdir-relative path is the best there is.
-        manifest_in_repository=first["manifest"].get("file", first["manifest"]["path"]),
+        manifest_in_repository=_manifest_in_repository(first["manifest"]),
     )
     return judge.scorecard(run, reasons, first.get("run") or {})
