@@ -59,6 +59,7 @@ def _check(
     reason: str,
     remediation: str,
     line: int | None,
+    document_path: str = "",
     evidence: list[str] | None = None,
     failed_evidence: list[str] | None = None,
     waiver: dict[str, Any] | None = None,
@@ -77,16 +78,38 @@ def _check(
         "max_points": points[full_level],
         "reason": reason,
         "remediation": remediation,
-        "manifest_line": line,
-        "manifest_path": "agent-readiness.yaml",
+        "file": "agent-readiness.yaml",
+        "line": line,
+        "document_path": document_path,
         "evidence": evidence or [],
         "failed_evidence": failed_evidence or [],
+        "evidence_sources": dict.fromkeys([*(evidence or []), *(failed_evidence or [])], "test"),
         "waiver": waiver,
     }
 
 
+# Where each sample check points inside the manifest, as the catalogue's findings do (the
+# document path, never a file name: the file is the scorecard's "file").
+_PLACES = {
+    "GOV-001": "owner",
+    "GOV-004": "tools",
+    "INF-001": "kill_switch",
+    "INF-002": "budgets",
+    "OBS-001": "tracing",
+    "OBS-002": "alerts",
+    "DQ-001": "adversarial",
+}
+
+
+def _placed(agent: str, checks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    for check in checks:
+        if check["line"] is not None:
+            check["document_path"] = f"agents.{agent}.{_PLACES[check['id']]}"
+    return checks
+
+
 def _triage_checks() -> list[dict[str, Any]]:
-    return [
+    return _placed("triage-bot", [
         _check(
             "GOV-001", "Named human owner", "governance", "critical", "declared", "declared",
             passed=True, reason="Owner Dana Reyes is named.", remediation="Name an owner.", line=5,
@@ -131,11 +154,11 @@ def _triage_checks() -> list[dict[str, Any]]:
             remediation="Declare data_quality.drift.", line=None,
             waiver={"approved_by": "Dana Reyes", "expires": "2026-12-31"},
         ),
-    ]  # fmt: skip
+    ])  # fmt: skip
 
 
 def _refund_checks() -> list[dict[str, Any]]:
-    return [
+    return _placed("refund-agent", [
         _check(
             "GOV-001", "Named human owner", "governance", "critical", "missing", "declared",
             passed=False, reason="No owner is named.", remediation="Name an owner.", line=41,
@@ -147,16 +170,16 @@ def _refund_checks() -> list[dict[str, Any]]:
             remediation="Check the kill switch between tool calls.", line=44,
             failed_evidence=["readiness::kill_switch[refund-agent]"],
         ),
-    ]  # fmt: skip
+    ])  # fmt: skip
 
 
 def sample_scorecard() -> dict[str, Any]:
     """A not-ready scorecard: one gated agent failing two checks, one failing pilot, a waiver."""
     return {
-        "schema_version": 1,
+        "schema_version": 2,
         "tool": {"name": "pytest-agent-readiness", "version": "0.1.0"},
         "project": "support-automation",
-        "manifest": {"path": "agent-readiness.yaml", "sha256": "0" * 64},
+        "manifest": {"file": "agent-readiness.yaml", "sha256": "0" * 64},
         "as_of": "2026-11-25",
         "verdict": "not_ready",
         "incomplete": False,
@@ -208,7 +231,8 @@ def sample_scorecard() -> dict[str, Any]:
                 "expires": "2026-12-31",
                 "status": "expiring",
                 "note": "Expires in 36 days.",
-                "manifest_line": 50,
+                "file": "agent-readiness.yaml",
+                "line": 50,
             }
         ],
         "warnings": [],
@@ -238,7 +262,7 @@ def hostile_scorecard(text: str) -> dict[str, Any]:
     """The sample scorecard with ``text`` in every string the project controls."""
     card = sample_scorecard()
     card["project"] = text
-    card["manifest"]["path"] = f"config/{text}.yaml"
+    card["manifest"]["file"] = f"config/{text}.yaml"
     card["incomplete"] = True
     card["incomplete_reasons"] = [text]
     card["gate"]["failures"] = [text, f"second {text}"]
@@ -252,14 +276,50 @@ def hostile_scorecard(text: str) -> dict[str, Any]:
                 title=text,
                 reason=text,
                 remediation=text,
-                manifest_path=card["manifest"]["path"],
+                file=card["manifest"]["file"],
+                document_path=text,
                 evidence=[text, *check["evidence"]],
                 failed_evidence=[text],
             )
         agents[f"{text}-{name}" if index else text] = agent
     card["agents"] = agents
     for waiver in card["waivers"]:
-        waiver.update(agent=text, reason=text, approved_by=text, note=text, check=text)
+        waiver.update(
+            agent=text,
+            reason=text,
+            approved_by=text,
+            note=text,
+            check=text,
+            file=card["manifest"]["file"],
+        )
+    return card
+
+
+REPO = Path(__file__).resolve().parent.parent
+UNREADY_MANIFEST = REPO / "examples" / "unready-pilot" / "agent-readiness.yaml"
+
+
+def real_scorecard(manifest_file: Path = UNREADY_MANIFEST) -> dict[str, Any]:
+    """The scorecard the real code writes for ``manifest_file`` judged on its declarations alone
+    (no run-time evidence), read back from its JSON: every field, locations included, is what a
+    run produces. Paths are relative to the repository around the manifest (this checkout for
+    the examples)."""
+    from datetime import date
+
+    from pytest_agent_readiness.catalogue import BUILTIN_CHECKS
+    from pytest_agent_readiness.checks import CheckRegistry
+    from pytest_agent_readiness.manifest import load_manifest
+    from pytest_agent_readiness.scorecard import build_scorecard, dumps, repository_path
+    from pytest_agent_readiness.scoring import assess
+
+    checks = CheckRegistry()
+    checks.extend(BUILTIN_CHECKS)
+    manifest = load_manifest(manifest_file, display=manifest_file.name)
+    assessment = assess(manifest, checks, [], today=date(2026, 11, 25))
+    file = repository_path(manifest_file, manifest_file.parent, {})
+    card: dict[str, Any] = json.loads(
+        dumps(build_scorecard(assessment, manifest_in_repository=file))
+    )
     return card
 
 

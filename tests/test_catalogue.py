@@ -287,7 +287,7 @@ def test_every_check_passes_on_the_ready_example(
     outcome = result(project, data, check.id)
     assert outcome.passed, outcome.reason
     assert outcome.level == "declared"
-    assert outcome.manifest_line is not None
+    assert outcome.line is not None
 
 
 def test_every_check_has_a_failure_case() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -101,7 +102,10 @@ class Job:
 
     def run(self, card: dict[str, Any], *args: str, **env: str) -> subprocess.CompletedProcess[str]:
         path = self.root / "scorecard.json"
-        path.write_text(dumps(card), encoding="utf-8")
+        try:
+            path.write_bytes(dumps(card).encode("utf-8"))
+        except UnicodeEncodeError:  # a lone surrogate: only a JSON escape can spell it
+            path.write_text(json.dumps(card, ensure_ascii=True), encoding="utf-8")
         return subprocess.run(
             [
                 sys.executable,
@@ -320,6 +324,48 @@ def test_outputs_summary_annotations_and_log(job: Job, fake: FakeGitHub) -> None
     assert f"::{token}::" in lines[start:]
     assert max(errors) < start
     assert "verdict not_ready; --fail-on not-ready: failing the job" in result.stderr
+
+
+def test_a_lone_surrogate_is_published_as_a_replacement_character(
+    job: Job, fake: FakeGitHub
+) -> None:
+    card = with_run(sample_scorecard())
+    card["project"] = "demo \ud800"
+    card["agents"]["triage-bot"]["checks"][2]["reason"] = "No kill switch \udfff is declared."
+
+    result = job.run(card)
+
+    assert result.returncode == 1, result.stderr  # the verdict, not an internal error (3)
+    assert "Traceback" not in result.stderr
+    summary = job.summary.read_text(encoding="utf-8")
+    assert "demo \ufffd" in summary
+    assert "lone surrogate" in summary
+    assert "No kill switch \ufffd is declared." in result.stdout
+    assert [c for c in fake.comments_on(REPO, PR) if c.author == BOT_LOGIN]
+
+
+def test_a_version_1_scorecard_is_published_at_its_manifest_file(
+    job: Job, fake: FakeGitHub
+) -> None:
+    card = with_run(sample_scorecard())
+    card["schema_version"] = 1
+    card["manifest"] = {"path": "services/a/agent-readiness.yaml", "sha256": "0" * 64}
+    for agent in card["agents"].values():
+        for check in agent["checks"]:
+            del check["file"]
+            check["manifest_line"] = check.pop("line")
+            check["manifest_path"] = check.pop("document_path")
+    for waiver in card["waivers"]:
+        del waiver["file"]
+        waiver["manifest_line"] = waiver.pop("line")
+
+    result = job.run(card)
+
+    assert result.returncode == 1, result.stderr
+    files = set(re.findall(r"^::(?:error|warning|notice) file=([^,]*),", result.stdout, re.M))
+    assert files == {"services/a/agent-readiness.yaml"}
+    first = fake.comments_on(REPO, PR)[0].body.splitlines()[0]
+    assert first == marker_comment(sticky_marker("services/a/agent-readiness.yaml", "readiness"))
 
 
 def test_no_annotations_and_no_comment(job: Job, fake: FakeGitHub) -> None:

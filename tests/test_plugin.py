@@ -78,15 +78,20 @@ def test_unready_example_is_blocked_with_reasons(pytester: pytest.Pytester) -> N
             "VERDICT: NOT READY*",
             "*governance 2 is under min_dimension 3*",
             "*infrastructure 1 is under min_dimension 3*",
-            "*refund-agent GOV-001 ?critical? agent-readiness.yaml:7: owner is not a named person*",
-            "*refund-agent INF-001 ?critical? agent-readiness.yaml:5: no kill switch declared*",
-            "*refund-agent INF-002 ?critical? agent-readiness.yaml:5: no budgets declared*",
+            "*refund-agent GOV-001 ?critical? agent-readiness.yaml:7 (agents.refund-agent.owner): "
+            "owner is not a named person*",
+            "*refund-agent INF-001 ?critical? agent-readiness.yaml:5 (agents.refund-agent): "
+            "no kill switch declared*",
+            "*refund-agent INF-002 ?critical? agent-readiness.yaml:5 (agents.refund-agent): "
+            "no budgets declared*",
             "FAILED agent-readiness.yaml::gate*",
         ]
     )
     card = scorecard(pytester)
     assert card["verdict"] == "not_ready"
-    assert check(card, "refund-agent", "GOV-001")["manifest_line"] == 7
+    owner = check(card, "refund-agent", "GOV-001")
+    assert (owner["file"], owner["line"]) == ("agent-readiness.yaml", 7)
+    assert owner["document_path"] == "agents.refund-agent.owner"
     assert check(card, "refund-agent", "INF-001")["passed"] is False
 
 
@@ -229,7 +234,7 @@ def test_manifest_option_and_ini(pytester: pytest.Pytester, minimal: dict[str, A
     by_option.stdout.fnmatch_lines(["policy.yaml::triage-bot::GOV-001"])
     pytester.makeini("[pytest]\nreadiness_manifest = policy.yaml\nreadiness_json = out.json\n")
     pytester.runpytest("--readiness", AS_OF)
-    assert scorecard(pytester, "out.json")["manifest"]["path"] == "policy.yaml"
+    assert scorecard(pytester, "out.json")["manifest"]["file"] == "policy.yaml"
 
 
 def test_bad_as_of_is_a_usage_error(pytester: pytest.Pytester, minimal: dict[str, Any]) -> None:
@@ -401,7 +406,8 @@ def test_a_manifest_outside_the_rootdir_is_judged_completely(pytester: pytest.Py
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     card = json.loads((project / "card.json").read_text())
     assert card["incomplete"] is False
-    assert card["manifest"]["path"] == "../policy/agent-readiness.yaml"
+    # No repository around either directory: the rootdir is the root of last resort.
+    assert card["manifest"]["file"] == "../policy/agent-readiness.yaml"
 
 
 def test_a_check_that_raises_fails_its_items_and_the_run(

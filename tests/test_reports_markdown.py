@@ -311,10 +311,11 @@ def test_missing_optional_keys_are_tolerated() -> None:
         "level": "declared",
         "passed": True,
         "reason": "",
-        "manifest_line": None,
+        "file": "agent-readiness.yaml",
+        "line": None,
     }
     card = {
-        "schema_version": 1,
+        "schema_version": 2,
         "verdict": "ready",
         "total": 12,
         "dimensions": dimensions,

@@ -136,7 +136,7 @@ def test_fingerprints_are_stable_per_check_and_agent() -> None:
     before = results_by(sarif(sample_scorecard()))
     moved = sample_scorecard()
     for check in moved["agents"]["triage-bot"]["checks"]:
-        check["manifest_line"] = (check["manifest_line"] or 0) + 7
+        check["line"] = (check["line"] or 0) + 7
         check["reason"] += " (reworded)"
     moved["total"] = 12
     moved["gate"]["failures"][0] = "Total 12 is under min_total 14."
@@ -175,10 +175,10 @@ def test_hostile_strings_give_valid_sarif(text: str) -> None:
 
 def test_absolute_manifest_path_has_no_base_id() -> None:
     card = sample_scorecard()
-    card["manifest"]["path"] = "/srv/app/agent-readiness.yaml"
+    card["manifest"]["file"] = "/srv/app/agent-readiness.yaml"
     for agent in card["agents"].values():
         for check in agent["checks"]:
-            check["manifest_path"] = "/srv/app/agent-readiness.yaml"
+            check["file"] = "/srv/app/agent-readiness.yaml"
 
     result = sarif(card)["runs"][0]["results"][0]
 

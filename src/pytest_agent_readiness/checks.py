@@ -130,8 +130,8 @@ class CheckResult:
     level: Level
     passed: bool
     reason: str
-    manifest_line: int | None
-    manifest_path: str
+    line: int | None  # the manifest line the finding is about
+    document_path: str  # the place inside the manifest, e.g. 'agents.refund-agent.owner'
     evidence: tuple[str, ...] = ()
     failed_evidence: tuple[str, ...] = ()
     waiver: Mapping[str, str] | None = None

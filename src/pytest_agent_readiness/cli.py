@@ -378,7 +378,7 @@ def _cmd_github(args: argparse.Namespace, out: TextIO) -> int:
         env = GitHubEnv.from_environ(os.environ, token_env=args.token_env)
     except GitHubEnvError as error:
         raise InvalidInput(str(error)) from None
-    manifest = args.manifest or str(scorecard.get("manifest", {}).get("path") or "")
+    manifest = args.manifest or str(scorecard.get("manifest", {}).get("file") or "")
     marker = sticky_marker(manifest or "agent-readiness.yaml", args.job or env.job or "readiness")
     report_url = args.report_url or _run_url(env)
     dimensions: Mapping[str, Any] = scorecard.get("dimensions", {})

@@ -18,6 +18,7 @@ from pytest_agent_readiness.reports._text import (
     CheckView,
     ScorecardView,
     blockers_first,
+    inert_lines,
     one_line,
     view,
 )
@@ -277,7 +278,8 @@ def render_diff_text(diff: ScorecardDiff) -> str:
             f"  [{mark}] {one_line(check.agent)} {one_line(check.id)} {one_line(check.title)}: "
             f"level {level}; passed {passed}"
         )
-    return "\n".join(lines) + "\n"
+    # Agent names and titles come from the scorecards: no line may read as a workflow command.
+    return inert_lines("\n".join(lines) + "\n")
 
 
 def _passed(passed: bool | None) -> str:

@@ -304,6 +304,8 @@ class Judge:
     today: date
     suites: Mapping[str, Suite]
     imported: Sequence[ImportedResult] = ()
+    # The manifest file relative to the repository root, where every report location points.
+    manifest_in_repository: str | None = None
     _cache: dict[tuple[int, tuple[str, ...]], tuple[Assessment, AdversarialSummary]] = field(
         default_factory=dict
     )
@@ -346,4 +348,5 @@ class Judge:
             adversarial=adversarial.rates,
             coverage=adversarial.coverage,
             warnings=adversarial.warnings,
+            manifest_in_repository=self.manifest_in_repository,
         )

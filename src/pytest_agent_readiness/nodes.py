@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 def describe_check_failure(result: CheckResult, manifest: str) -> str:
     """What a failed check item shows: the check, where in the manifest, why, and the fix."""
     check = result.check
-    where = manifest + (f":{result.manifest_line}" if result.manifest_line else "")
+    where = manifest + (f":{result.line}" if result.line else "")
     return (
         f"{check.id} {check.title} [{check.severity}, {check.dimension}] for {result.agent}\n"
         f"  {where}: {result.reason}\n"

@@ -637,8 +637,17 @@ class ReadinessSession:
                 today=self.today,
                 suites=self.suites,
                 imported=self.imported,
+                manifest_in_repository=self.manifest_in_repository,
             )
         return self._judge
+
+    @property
+    def manifest_in_repository(self) -> str:
+        """The manifest file relative to the repository root: where reports point, whatever
+        directory pytest ran in (a monorepo's ``working-directory:``)."""
+        from .scorecard import repository_path
+
+        return repository_path(self.manifest_file, self.config.rootpath, os.environ)
 
     def assessment(self, incomplete: Sequence[str] = ()) -> Assessment:
         """Judge the run on the evidence gathered so far."""
@@ -733,6 +742,7 @@ class ReadinessSession:
             ran=self.ran,
             incomplete=incomplete,
             ci_run=ci_run,
+            manifest_in_repository=self.manifest_in_repository,
         )
         if self.json_path is not None:
             write_atomic(self.json_path, dumps(document))

@@ -45,13 +45,20 @@ def partial_document(
     ran: Iterable[str],
     incomplete: Sequence[str],
     ci_run: Mapping[str, str],
+    manifest_in_repository: str,
 ) -> dict[str, Any]:
     """What one shard hands the merge."""
     return {
         "kind": PARTIAL_KIND,
         "schema_version": PARTIAL_VERSION,
         "shard": {"index": shard[0], "count": shard[1]},
-        "manifest": {"path": manifest.path, "sha256": manifest.sha256},
+        # ``path`` finds the manifest and its test ids (relative to the rootdir); ``file`` is
+        # where the scorecard's locations point (relative to the repository root).
+        "manifest": {
+            "path": manifest.path,
+            "file": manifest_in_repository,
+            "sha256": manifest.sha256,
+        },
         "lock_sha256": _lock_sha256(manifest),
         "as_of": as_of.isoformat(),
         "evidence": run.to_json(),
@@ -136,6 +143,13 @@ def check_partials(partials: Sequence[Partial]) -> None:
         )
 
 
+def _manifest_in_repository(manifest: Mapping[str, Any]) -> str:
+    """Where the shards' scorecard locations point: the partial's ``file``; for a partial from
+    before that field, the rootdir-relative ``path`` is the best there is."""
+    file = manifest.get("file")
+    return file if isinstance(file, str) and file else str(manifest["path"])
+
+
 def merge(partials: Sequence[Partial], manifest: Manifest, judge_registry: Any) -> dict[str, Any]:
     """The scorecard of the whole run the shards split between them."""
     check_partials(partials)
@@ -179,5 +193,6 @@ def merge(partials: Sequence[Partial], manifest: Manifest, judge_registry: Any) 
         today=date.fromisoformat(first["as_of"]),
         suites=suites,
         imported=imported,
+        manifest_in_repository=_manifest_in_repository(first["manifest"]),
     )
     return judge.scorecard(run, reasons, first.get("run") or {})

@@ -33,12 +33,17 @@ Finding = Literal["error", "warning", "notice"]
 
 
 # --- scrubbing
-# C0/C1 controls (tab and newline survive), lone surrogates, noncharacters, and the Unicode
-# bidirectional overrides and isolates that can reorder text to hide what it says
-# ("Trojan Source"). XML 1.0 forbids most of these; no report needs any of them.
+# C0/C1 controls (tab and newline survive), lone surrogates, noncharacters; the Unicode
+# bidirectional overrides, isolates and marks that can reorder text to hide what it says
+# ("Trojan Source"); and the invisible characters that make two names look the same or smuggle
+# text past a reader: zero-width spaces and joiners, word joiner and invisible operators, the
+# byte-order mark, and the tag characters (U+E0000 block, invisible "ASCII smuggling"). XML 1.0
+# forbids most of these; no report needs any of them. Every renderer (HTML included) reads
+# through clean(), so they show as U+FFFD everywhere, never as nothing.
 _UNSAFE_CHARS = re.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff"
-    "\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]"
+    "\u202a-\u202e\u2066-\u2069\u200b-\u200f\u2060-\u2064\ufeff\u061c\u180e"
+    "\U000e0000-\U000e007f]"
 )
 _NEWLINES = re.compile(r"\r\n|\r|\n|\u2028|\u2029|\x85")
 REPLACEMENT = "\ufffd"
@@ -48,6 +53,20 @@ def clean(text: object) -> str:
     """``text`` as a string with unsafe characters replaced by U+FFFD; newlines become ``\\n``."""
     as_text = text if isinstance(text, str) else ("" if text is None else str(text))
     return _UNSAFE_CHARS.sub(REPLACEMENT, _NEWLINES.sub("\n", as_text))
+
+
+# Lines a CI runner would take for a command: GitHub's ``::name::`` at the start of a line (after
+# leading whitespace), its legacy ``##[name]`` and Azure's ``##vso[`` anywhere in a line.
+_LINE_COMMAND = re.compile(r"^(\s*):(?=:)", re.MULTILINE)
+_LEGACY_COMMAND = re.compile(r"##(?=(?:vso)?\[)", re.IGNORECASE)
+
+
+def inert_lines(text: str) -> str:
+    """Plain text that no CI runner reads as a workflow command: a line's leading ``::`` and any
+    ``##[`` / ``##vso[`` get their first character percent-encoded (``%3A:``, ``%23#[``), the
+    way workflow-command values are escaped. For logs that may show project text."""
+    text = _LINE_COMMAND.sub(r"\1%3A", text)
+    return _LEGACY_COMMAND.sub("%23#", text)
 
 
 def one_line(text: str) -> str:
@@ -79,8 +98,9 @@ class CheckView:
     passed: bool
     reason: str
     remediation: str
-    manifest_path: str
-    manifest_line: int | None
+    file: str  # relative to the repository root
+    line: int | None
+    document_path: str  # the place inside the manifest, e.g. 'agents.refund-agent.owner'
     evidence: tuple[str, ...]
     failed_evidence: tuple[str, ...]
     waived: bool
@@ -111,6 +131,8 @@ class AgentView:
     total: int | None
     dimensions: Mapping[str, int | None]
     checks: tuple[CheckView, ...]
+    next_stage: str | None = None
+    promotion_blockers: tuple[str, ...] = ()  # check ids that keep it from the next stage
 
 
 @dataclass(frozen=True)
@@ -122,7 +144,8 @@ class WaiverView:
     expires: str
     status: str
     note: str
-    manifest_line: int | None
+    file: str
+    line: int | None
 
 
 @dataclass(frozen=True)
@@ -132,7 +155,7 @@ class ScorecardView:
     project: str | None
     tool_name: str
     tool_version: str
-    manifest_path: str
+    manifest_file: str  # relative to the repository root
     as_of: str | None
     ready: bool
     incomplete: bool
@@ -181,7 +204,7 @@ def _dimensions(value: object) -> Mapping[str, int | None]:
     return {dimension: _int(scores.get(dimension)) for dimension in DIMENSIONS}
 
 
-def _check(raw: Mapping[str, Any], manifest_path: str) -> CheckView:
+def _check(raw: Mapping[str, Any], manifest_file: str) -> CheckView:
     level = raw.get("level")
     full_level = raw.get("full_level")
     return CheckView(
@@ -195,18 +218,22 @@ def _check(raw: Mapping[str, Any], manifest_path: str) -> CheckView:
         passed=raw.get("passed") is True,
         reason=clean(raw.get("reason") or ""),
         remediation=clean(raw.get("remediation") or ""),
-        manifest_path=clean(raw.get("manifest_path") or manifest_path),
-        manifest_line=_int(raw.get("manifest_line")),
+        file=clean(raw.get("file") or manifest_file),
+        line=_int(raw.get("line")),
+        document_path=clean(raw.get("document_path") or ""),
         evidence=_strings(raw.get("evidence")),
         failed_evidence=_strings(raw.get("failed_evidence")),
         waived=bool(raw.get("waiver")),
     )
 
 
-def _agent(name: str, raw: Mapping[str, Any], manifest_path: str) -> AgentView:
+def _agent(name: str, raw: Mapping[str, Any], manifest_file: str) -> AgentView:
     stage = clean(raw.get("stage") or "")
     gated = raw.get("gated")
     checks = raw.get("checks")
+    promotion = _mapping(raw.get("promotion"))
+    next_stage = promotion.get("next_stage")
+    blockers = promotion.get("blockers")
     return AgentView(
         name=clean(name),
         stage=stage,
@@ -215,14 +242,20 @@ def _agent(name: str, raw: Mapping[str, Any], manifest_path: str) -> AgentView:
         total=_int(raw.get("total")),
         dimensions=_dimensions(raw.get("dimensions")),
         checks=tuple(
-            _check(check, manifest_path)
+            _check(check, manifest_file)
             for check in (checks if isinstance(checks, list) else [])
             if isinstance(check, Mapping)
+        ),
+        next_stage=clean(next_stage) if isinstance(next_stage, str) and next_stage else None,
+        promotion_blockers=tuple(
+            clean(blocker.get("id") or "?")
+            for blocker in (blockers if isinstance(blockers, list) else [])
+            if isinstance(blocker, Mapping)
         ),
     )
 
 
-def _waiver(raw: Mapping[str, Any]) -> WaiverView:
+def _waiver(raw: Mapping[str, Any], manifest_file: str) -> WaiverView:
     return WaiverView(
         check=clean(raw.get("check") or "?"),
         agent=clean(raw.get("agent") or "?"),
@@ -231,7 +264,8 @@ def _waiver(raw: Mapping[str, Any]) -> WaiverView:
         expires=clean(raw.get("expires") or ""),
         status=clean(raw.get("status") or "invalid"),
         note=clean(raw.get("note") or ""),
-        manifest_line=_int(raw.get("manifest_line")),
+        file=clean(raw.get("file") or manifest_file),
+        line=_int(raw.get("line")),
     )
 
 
@@ -243,7 +277,7 @@ def view(scorecard: Mapping[str, Any]) -> ScorecardView:
     """
     tool = _mapping(scorecard.get("tool"))
     gate = _mapping(scorecard.get("gate"))
-    manifest_path = clean(_mapping(scorecard.get("manifest")).get("path") or "agent-readiness.yaml")
+    manifest_file = clean(_mapping(scorecard.get("manifest")).get("file") or "agent-readiness.yaml")
     incomplete = scorecard.get("incomplete") is not False
     agents = _mapping(scorecard.get("agents"))
     waivers = scorecard.get("waivers")
@@ -252,7 +286,7 @@ def view(scorecard: Mapping[str, Any]) -> ScorecardView:
         project=clean(project) if isinstance(project, str) and project else None,
         tool_name=clean(tool.get("name") or TOOL_NAME),
         tool_version=clean(tool.get("version") or "unknown"),
-        manifest_path=manifest_path,
+        manifest_file=manifest_file,
         as_of=clean(scorecard["as_of"]) if isinstance(scorecard.get("as_of"), str) else None,
         ready=scorecard.get("verdict") == "ready" and not incomplete,
         incomplete=incomplete,
@@ -263,12 +297,12 @@ def view(scorecard: Mapping[str, Any]) -> ScorecardView:
         min_dimension=_int(gate.get("min_dimension")),
         gate_failures=_strings(gate.get("failures")),
         agents=tuple(
-            _agent(name, agents[name], manifest_path)
+            _agent(name, agents[name], manifest_file)
             for name in sorted(agents, key=str)
             if isinstance(agents[name], Mapping)
         ),
         waivers=tuple(
-            _waiver(waiver)
+            _waiver(waiver, manifest_file)
             for waiver in (waivers if isinstance(waivers, list) else [])
             if isinstance(waiver, Mapping)
         ),

@@ -94,11 +94,11 @@ def _verdict_annotations(card: ScorecardView) -> list[Annotation]:
         ("The run could not judge every check.",) if card.incomplete else ()
     )
     annotations = [
-        Annotation("error", reason, "Readiness run incomplete", card.manifest_path, 1)
+        Annotation("error", reason, "Readiness run incomplete", card.manifest_file, 1)
         for reason in reasons
     ]
     annotations += [
-        Annotation("error", message, "Readiness gate failed", card.manifest_path, 1)
+        Annotation("error", message, "Readiness gate failed", card.manifest_file, 1)
         for message in card.gate_messages()
     ]
     return annotations
@@ -125,8 +125,8 @@ def _check_annotation(level: Finding, agent: AgentView, check: CheckView) -> Ann
         level,
         "\n".join(line for line in lines if line),
         f"{check.label} [{agent.name}]",
-        check.manifest_path,
-        check.manifest_line,
+        check.file,
+        check.line,
     )
 
 
@@ -140,8 +140,8 @@ def _waiver_annotations(card: ScorecardView) -> list[Annotation]:
                 "warning",
                 " ".join(part for part in parts if part),
                 f"Waiver {waiver.check} [{waiver.agent}]",
-                card.manifest_path,
-                waiver.manifest_line,
+                waiver.file,
+                waiver.line,
             )
         )
     return annotations
@@ -153,7 +153,7 @@ def _more(card: ScorecardView, level: Finding, count: int) -> Annotation:
         level,
         f"…and {count} more {level}{plural} from the readiness check; see the job summary.",
         f"{count} more readiness {level}{plural}",
-        card.manifest_path,
+        card.manifest_file,
     )
 
 

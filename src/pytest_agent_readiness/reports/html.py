@@ -332,5 +332,5 @@ def _footer(card: ScorecardView) -> str:
     as_of = f" · as of {html_text(card.as_of)}" if card.as_of else ""
     return (
         f"<footer>{html_text(card.tool_name)} {html_text(card.tool_version)} · manifest "
-        f"{html_text(card.manifest_path)}{as_of}</footer>"
+        f"{html_text(card.manifest_file)}{as_of}</footer>"
     )

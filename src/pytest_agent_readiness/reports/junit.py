@@ -50,7 +50,7 @@ def _agent_suite(card: ScorecardView, agent: AgentView) -> TestSuite:
     properties.update({d: score_text(agent.dimensions[d]) for d in DIMENSIONS})
     cases = [_case(agent, check) for _, check in blockers_first([agent])]
     return TestSuite(
-        _attribute(agent.name), cases, properties=properties, file=_attribute(card.manifest_path)
+        _attribute(agent.name), cases, properties=properties, file=_attribute(card.manifest_file)
     )
 
 
@@ -58,8 +58,8 @@ def _case(agent: AgentView, check: CheckView) -> TestCase:
     case = TestCase(
         _attribute(check.label),
         classname=f"{CLASSNAME_PREFIX}.{_attribute(agent.name)}",
-        file=_attribute(check.manifest_path),
-        line=str(check.manifest_line) if check.manifest_line is not None else None,
+        file=_attribute(check.file),
+        line=str(check.line) if check.line is not None else None,
         stdout=_details(check) if check.passed else None,
     )
     if not check.passed:
@@ -89,7 +89,7 @@ def _details(check: CheckView) -> str | None:
 
 
 def _gate_suite(card: ScorecardView) -> TestSuite:
-    manifest = _attribute(card.manifest_path)
+    manifest = _attribute(card.manifest_file)
     case = TestCase(GATE_SUITE, classname=f"{CLASSNAME_PREFIX}.{GATE_SUITE}", file=manifest)
     reasons = list(card.gate_messages()) + [f"Incomplete: {r}" for r in card.incomplete_reasons]
     if card.incomplete and not card.incomplete_reasons:

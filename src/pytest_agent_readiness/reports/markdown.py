@@ -209,8 +209,8 @@ def _failure_item(card: ScorecardView, agent: AgentView, check: CheckView) -> st
         f": {md_text(check.reason, limit=_PROSE_LIMIT)}" if check.reason else "",
         f" **Fix:** {md_text(check.remediation, limit=_PROSE_LIMIT)}" if check.remediation else "",
     ]
-    if check.manifest_line is not None:
-        parts.append(f" ({md_text(check.manifest_path)} line {check.manifest_line})")
+    if check.line is not None:
+        parts.append(f" ({md_text(check.file)} line {check.line})")
     return "".join(parts) + "\n"
 
 
@@ -343,7 +343,7 @@ def _footer(card: ScorecardView) -> _Section:
     return _Section(
         "footer",
         f"<sub>{md_text(card.tool_name)} {md_text(card.tool_version)} · "
-        f"manifest {md_text(card.manifest_path, limit=_CELL_LIMIT)}{as_of}</sub>\n",
+        f"manifest {md_text(card.manifest_file, limit=_CELL_LIMIT)}{as_of}</sub>\n",
         closing="",
     )
 

@@ -130,13 +130,20 @@ def _pascal_case(text: str) -> str:
     return "".join(word[:1].upper() + word[1:] for word in re.findall(r"[A-Za-z0-9]+", text))
 
 
-def _location(path: str, line: int | None) -> list[dict[str, Any]]:
-    # A relative path is resolved against the checkout (%SRCROOT%); an absolute one stands alone.
+def _location(path: str, line: int | None, document_path: str = "") -> list[dict[str, Any]]:
+    # The scorecard's files are relative to the repository root, which is what %SRCROOT% names
+    # for code scanning; an absolute path (no relative one existed) stands alone.
     artifact: dict[str, Any] = {"uri": quote(path, safe="/")}
     if not path.startswith("/"):
         artifact["uriBaseId"] = SRCROOT
     region = {"startLine": line if line is not None and line >= 1 else 1}
-    return [{"physicalLocation": {"artifactLocation": artifact, "region": region}}]
+    location: dict[str, Any] = {
+        "physicalLocation": {"artifactLocation": artifact, "region": region}
+    }
+    if document_path:
+        # Where in the document, for viewers that show more than the line.
+        location["logicalLocations"] = [{"fullyQualifiedName": document_path, "kind": "member"}]
+    return [location]
 
 
 def _check_result(agent: AgentView, check: CheckView) -> dict[str, Any]:
@@ -152,7 +159,7 @@ def _check_result(agent: AgentView, check: CheckView) -> dict[str, Any]:
         "ruleId": check.id,
         "level": level,
         "message": {"text": "".join(parts)},
-        "locations": _location(check.manifest_path, check.manifest_line),
+        "locations": _location(check.file, check.line, check.document_path),
         "partialFingerprints": {FINGERPRINT_KEY: fingerprint(check.id, agent.name)},
         "properties": {"agent": agent.name, "stage": agent.stage, "gated": agent.gated},
     }
@@ -165,6 +172,6 @@ def _manifest_result(card: ScorecardView, rule_id: str, message: str) -> dict[st
         "ruleId": rule_id,
         "level": "error",
         "message": {"text": message or "Not ready."},
-        "locations": _location(card.manifest_path, 1),
+        "locations": _location(card.manifest_file, 1),
         "partialFingerprints": {FINGERPRINT_KEY: fingerprint(rule_id, stable)},
     }
