@@ -134,7 +134,8 @@ class RefundAgent:
         def payments_store_credit(order_id: str, amount: float) -> str:
             """Refund an amount as store credit (a human approves it first)."""
             self._before_tool("payments.store_credit", {"order_id": order_id, "amount": amount})
-            return self._reach("payments.store_credit", self.backends.store_credit, order_id, amount)
+            credit = self.backends.store_credit
+            return self._reach("payments.store_credit", credit, order_id, amount)
 
         def customer_notify(order_id: str, message: str) -> str:
             """Tell the customer what happened to their order (no approval needed)."""
