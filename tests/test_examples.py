@@ -2,46 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conftest import EXAMPLES
-
-AS_OF = "--readiness-as-of=2026-11-25"
-
-
-def run_example(
-    name: str, tmp_path: Path
-) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
-    workdir = tmp_path / name
-    shutil.copytree(EXAMPLES / name, workdir, ignore=shutil.ignore_patterns("__pycache__"))
-    card = tmp_path / "card.json"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "--readiness",
-            f"--readiness-json={card}",
-            AS_OF,
-            "-p",
-            "no:randomly",
-            "-p",
-            "no:cacheprovider",
-        ],
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    return result, json.loads(card.read_text(encoding="utf-8"))
+from _examples import run_example
 
 
 def levels(card: dict[str, Any], agent: str) -> dict[str, str]:
