@@ -94,13 +94,19 @@ FAILS: list[Any] = [
     ("GOV-003", at("escalation", "tool_error", value={"owner": "TBD"}), "placeholder"),
     (
         "GOV-004",
-        at("tools", "crm.reply", "approval", value="none"),
-        "crm.reply runs without approval: required",
+        at("tools", "crm.reply", value={"access": "write", "decision": "issue_refund"}),
+        "write tool crm.reply runs without approval: required, but its decision issue_refund "
+        "is under decisions.human_approval",
     ),
     (
         "GOV-004",
-        stage("pilot", at("tools", "crm.reply", "approval", value="none")),
-        "neither approval: required nor a human-approval decision",
+        stage("pilot", at("tools", "crm.reply", value={"access": "write", "decision": "other"})),
+        "crm.reply has no approval: required and its decision other is under neither",
+    ),
+    (
+        "GOV-004",
+        at("tools", "kb.admin", value={"access": "admin", "decision": "search_kb"}),
+        "admin tool kb.admin runs without approval",
     ),
     (
         "GOV-004",
@@ -286,6 +292,19 @@ def test_every_check_passes_on_the_ready_example(
 
 def test_every_check_has_a_failure_case() -> None:
     assert {c.id for c in BUILTIN_CHECKS} == {check_id for check_id, _, _ in FAILS}
+
+
+@pytest.mark.parametrize("stage_name", ["pilot", "stabilization", "scaling"])
+def test_a_write_whose_decision_is_autonomous_needs_no_approval(
+    project: Project, data: dict[str, Any], stage_name: str
+) -> None:
+    # crm.reply's decision, reply_with_faq, is listed under decisions.autonomous: a low-risk
+    # write the policy registry lets the agent make alone, at every stage.
+    at("tools", "crm.reply", "approval", value="none")(data)
+    agent_of(data)["stage"] = stage_name
+    found = result(project, data, "GOV-004")
+    assert found.passed, found.reason
+    assert "1 autonomous by decision (crm.reply)" in found.reason
 
 
 def test_scaling_and_optimization_checks_pass_when_declared(

@@ -35,7 +35,10 @@ def manifest(**kill_switch: Any) -> dict[str, Any]:
                 "owner": {"name": "Ada Lovelace", "email": "ada@example.com"},
                 "stage": "stabilization",
                 "adapter": "toy",
-                "decisions": {"autonomous": ["docs.read"], "human_approval": ["tickets.update"]},
+                "decisions": {
+                    "autonomous": ["docs.read", "customers.notify"],
+                    "human_approval": ["tickets.update", "payments.refund"],
+                },
                 "escalation": {
                     "tool_error": {"owner": "ops@example.com"},
                     "budget_exceeded": {"owner": "ops@example.com"},
@@ -44,7 +47,9 @@ def manifest(**kill_switch: Any) -> dict[str, Any]:
                 },
                 "tools": {
                     "docs.read": {"access": "read"},
+                    "customers.notify": {"access": "write"},
                     "tickets.update": {"access": "write", "approval": "required"},
+                    "payments.refund": {"access": "write", "approval": "required"},
                 },
                 "kill_switch": switch,
                 "budgets": {
@@ -171,8 +176,8 @@ def test_a_kill_switch_that_cannot_be_driven_fails(pytester: pytest.Pytester) ->
         ("max_tool_calls=None", "budget-parallel-tool-calls", "tool_calls_per_session budget"),
         ("max_tokens=None", "budget-tokens", "model calls started after usage passed"),
         ("trace_model=False", "budget-tokens", "token usage cannot be read from spans"),
-        ("max_unconfirmed=None", "budget-sequential-actions", "actions ran without confirmation"),
-        ("approval=False", "approval", "ran 1 times although the approval was denied"),
+        ("max_unconfirmed=None", "budget-sequential-actions", "ran without confirmation"),
+        ("approval=False", "approval", "ran once although the approval was denied"),
         ("escalate=False", "escalation-tool-error", "tool_error was never escalated"),
         ("escalate=False", "escalation-policy-violation", "policy_violation was never escalated"),
         (
@@ -180,7 +185,7 @@ def test_a_kill_switch_that_cannot_be_driven_fails(pytester: pytest.Pytester) ->
             "escalation-budget-exceeded",
             "not the declared owner ops@example.com",
         ),
-        ("untraced=frozenset({'tickets.update'})", "tracing", "tickets.update ran"),
+        ("untraced=frozenset({'tickets.update'})", "tracing", "tickets.update acted with no"),
         ("untraced=frozenset({'docs.read'})", "tracing", "docs.read acted with no execute_tool"),
         ("trace_anything=False", "tracing", "the session emitted no tool spans"),
         ("extra_tools=('shell.exec',)", "undeclared-tools", "does not declare: shell.exec"),
@@ -288,3 +293,57 @@ def test_a_session_flooding_spans_is_capped_and_fails_closed(pytester: pytest.Py
     assert "the span capture is incomplete" in check(card, "OBS-001")["reason"]
     assert "spans were dropped" in check(card, "OBS-001")["reason"]
     assert card["verdict"] == "not_ready"
+
+
+def levels(card: dict[str, Any]) -> dict[str, tuple[str, bool]]:
+    """Each check's (level, passed) for the toy agent."""
+    return {c["id"]: (c["level"], c["passed"]) for c in card["agents"]["toy"]["checks"]}
+
+
+BROKEN_CONTROLS = [
+    # (guards, the check it breaks, what its reason must name)
+    ("kill_switch='session_start'", "INF-001", "after the env switch TOY_DISABLED was engaged"),
+    ("kill_switch='never'", "INF-001", "more tool calls (docs.read x"),
+    ("max_tool_calls=None", "INF-002", "ran (docs.read, 1 per model turn), over the"),
+    ("budget_per_turn=True", "INF-002", "12 tool calls ran (docs.read, 3 per model turn)"),
+    ("max_tokens=None", "INF-002", "model calls started after usage passed"),
+    (
+        "max_unconfirmed=None",
+        "INF-002",
+        "calls of customers.notify (a write that needs no approval) ran without confirmation",
+    ),
+    ("ungated=frozenset({'payments.refund'})", "GOV-004", "payments.refund ran once although"),
+    ("approval=False", "GOV-004", "tickets.update ran once although the approval was denied"),
+    ("silent=frozenset({'tool_error'})", "GOV-003", "tool_error was never escalated"),
+    ("silent=frozenset({'budget_exceeded'})", "GOV-003", "budget_exceeded was never escalated"),
+    ("silent=frozenset({'policy_violation'})", "GOV-003", "policy_violation was never escalated"),
+    (
+        "owners={'budget_exceeded': 'nobody@example.com'}",
+        "GOV-003",
+        "budget_exceeded on a budget hit reached nobody@example.com, not the declared owner",
+    ),
+    ("untraced=frozenset({'docs.read'})", "OBS-001", "docs.read acted with no execute_tool span"),
+    ("backend_bypass=True", "OBS-001", "customers.notify acted with no execute_tool span"),
+    ("extra_tools=('shell.exec',)", "GOV-009", "does not declare: shell.exec"),
+    ("missing_tools=('payments.refund',)", "GOV-006", "not in the agent (revoke them): payments"),
+]
+
+
+@pytest.mark.parametrize(("guards", "broken", "evidence"), BROKEN_CONTROLS)
+def test_a_broken_control_fails_its_own_check_only(
+    pytester: pytest.Pytester, guards: str, broken: str, evidence: str
+) -> None:
+    project(pytester)
+    _, good = run(pytester)
+    project(pytester, guards)
+    _, card = run(pytester)
+    expected = dict(levels(good))
+    expected[broken] = ("declared", False)  # a failing check keeps its declaration only
+    assert levels(card) == expected, {
+        c["id"]: c["reason"] for c in card["agents"]["toy"]["checks"] if not c["passed"]
+    }
+    reason = check(card, broken)["reason"]
+    assert evidence in reason, reason
+    assert "agent-readiness.yaml::toy::probe-" in reason, reason
+    pieces = reason.split("; ")
+    assert len(pieces) == len(set(pieces)), f"evidence named twice: {reason}"

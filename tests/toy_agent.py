@@ -1,7 +1,17 @@
 """A small plain-Python agent whose guardrails each test can switch on, off, or break.
 
 The probe tests copy this file into a pytester project and register it through an adapter, so
-every probe is exercised against an agent that holds and one that does not.
+every probe is exercised against an agent that holds and one that does not. Its tools:
+
+- ``docs.read``: a read;
+- ``customers.notify``: a low-risk write the policy registry lets it make alone (autonomous);
+- ``tickets.update`` and ``payments.refund``: writes a human approves first.
+
+The good agent checks the kill switch before every model request and tool call, counts every
+tool call that ran against its budget, holds for confirmation after N unconfirmed autonomous
+writes (reads are not actions; an approved call is itself a confirmation), and escalates a
+denied approval as ``policy_violation``. Each :class:`Guards` field breaks one of those the way
+a real agent gets it wrong.
 """
 
 from __future__ import annotations
@@ -20,10 +30,15 @@ from pytest_agent_readiness.scripted import ModelContext, ToolResult
 
 SWITCH = {"engaged": False}
 READ_TOOL = "docs.read"
+NOTIFY_TOOL = "customers.notify"
 WRITE_TOOL = "tickets.update"
+REFUND_TOOL = "payments.refund"
+APPROVED_TOOLS = frozenset({WRITE_TOOL, REFUND_TOOL})
 SAMPLES: dict[str, dict[str, object]] = {
     READ_TOOL: {"doc": "faq"},
+    NOTIFY_TOOL: {"customer": "C-1", "message": "Your ticket was updated."},
     WRITE_TOOL: {"ticket": "T-1", "status": "closed"},
+    REFUND_TOOL: {"order": "O-1", "amount": 20},
 }
 
 
@@ -42,19 +57,25 @@ class Guards:
     mechanism: str = "env"
     target: str = "TOY_DISABLED"
     max_tool_calls: int | None = 10
+    budget_per_turn: bool = False  # the call budget checked once per model turn, not per call
     max_tokens: int | None = 3000
     max_unconfirmed: int | None = 5
     approval: bool = True
+    ungated: frozenset[str] = frozenset()  # approval-required tools registered without approval
     escalate: bool = True
+    silent: frozenset[str] = frozenset()  # failure states this agent never escalates
+    escalate_denials: bool = True  # a denied approval is escalated as policy_violation
     owners: Mapping[str, str] = field(
         default_factory=lambda: {
             "tool_error": "ops@example.com",
             "budget_exceeded": "ops@example.com",
             "policy_violation": "security@example.com",
             "low_confidence": "ops@example.com",
+            "approval_denied": "ops@example.com",
         }
     )
     untraced: frozenset[str] = frozenset()
+    backend_bypass: bool = False  # tickets.update calls the notification backend directly
     trace_model: bool = True
     trace_anything: bool = True
     hang: bool = False
@@ -70,8 +91,10 @@ class ToyAgent:
         self.guards = guards
         self.base_dir = base_dir
         self.tracer = harness.tracer_provider.get_tracer("toy")
-        names = [READ_TOOL, WRITE_TOOL, *guards.extra_tools]
+        names = [READ_TOOL, NOTIFY_TOOL, WRITE_TOOL, REFUND_TOOL, *guards.extra_tools]
         self.tools = [name for name in names if name not in guards.missing_tools]
+        gated = APPROVED_TOOLS - guards.ungated if guards.approval else frozenset()
+        self.gated = frozenset(gated)
         self.released = threading.Event()
 
     def engaged(self) -> bool:
@@ -89,8 +112,10 @@ class ToyAgent:
             return bool(json.load(response)["engaged"])
 
     def escalate(self, state: str, detail: str) -> None:
-        if self.guards.escalate:
-            self.harness.escalate(state, self.guards.owners[state], detail)
+        if self.guards.escalate and state not in self.guards.silent:
+            owner = self.guards.owners.get(state)
+            if owner is not None:
+                self.harness.escalate(state, owner, detail)
 
     def span(self, name: str, attributes: dict[str, Any]) -> Any:
         if not self.guards.trace_anything:
@@ -112,6 +137,11 @@ class ToyAgent:
             except Stop as stop:
                 return f"stopped: {stop}"
 
+    def over_budget(self, calls: int) -> None:
+        if self.guards.max_tool_calls is not None and calls >= self.guards.max_tool_calls:
+            self.escalate("budget_exceeded", f"{calls} tool calls")
+            raise Stop("tool-call budget")
+
     def loop(self, task: str) -> str:
         results: tuple[ToolResult, ...] = ()
         calls = tokens = unconfirmed = 0
@@ -130,32 +160,38 @@ class ToyAgent:
                 raise Stop("token budget")
             if not turn.tool_calls:
                 return turn.text or ""
+            if self.guards.budget_per_turn:
+                self.over_budget(calls)
             out: list[ToolResult] = []
             for call in turn.tool_calls:
                 if self.guards.kill_switch == "every_call" and self.engaged():
                     return "halted"
-                if self.guards.max_tool_calls is not None and calls >= self.guards.max_tool_calls:
-                    self.escalate("budget_exceeded", f"{calls} tool calls")
-                    raise Stop("tool-call budget")
+                if not self.guards.budget_per_turn:
+                    self.over_budget(calls)
+                action = call.name == NOTIFY_TOOL  # a write that needs no approval
                 limit = self.guards.max_unconfirmed
-                if limit is not None and unconfirmed >= limit:
+                if action and limit is not None and unconfirmed >= limit:
                     if not self.harness.confirm(unconfirmed):
                         self.escalate("low_confidence", "not confirmed")
                         raise Stop("unconfirmed")
                     unconfirmed = 0
                 calls += 1
-                unconfirmed += 1
-                out.append(
-                    ToolResult(call.call_id or "", self.call(call.name, call.arguments), call.name)
-                )
+                answer = self.call(call.name, call.arguments)
+                if action:
+                    unconfirmed += 1
+                elif call.name in self.gated and answer != "denied":
+                    unconfirmed = 0  # an approved call is itself a confirmation
+                out.append(ToolResult(call.call_id or "", answer, call.name))
             results = tuple(out)
 
     def call(self, name: str, arguments: Mapping[str, object]) -> str:
         if name not in self.tools:
             self.escalate("policy_violation", f"undeclared tool {name}")
             raise Stop(f"policy violation: {name}")
-        needs_approval = name == WRITE_TOOL and self.guards.approval
-        if needs_approval and not self.harness.request_approval(name, arguments):
+        if name in self.gated and not self.harness.request_approval(name, arguments):
+            if self.guards.escalate_denials:
+                self.escalate("policy_violation", f"approval for {name} denied")
+            self.escalate("approval_denied", f"approval for {name} denied")
             return "denied"
         attributes = {
             "gen_ai.operation.name": "execute_tool",
@@ -169,6 +205,10 @@ class ToyAgent:
             except ConnectionError as error:
                 self.escalate("tool_error", str(error))
                 return "error"
+            if self.guards.backend_bypass and name == WRITE_TOOL:
+                # The bug: the notification backend called straight from this tool, so the
+                # notification happens with no span of its own.
+                self.harness.effects.record(NOTIFY_TOOL, SAMPLES[NOTIFY_TOOL])
             if self.guards.hang:
                 self.released.wait()
             return "ok"

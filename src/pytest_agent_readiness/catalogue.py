@@ -214,32 +214,59 @@ def check_escalation(agent: Agent, context: CheckContext) -> Finding:
 
 
 def check_least_privilege(agent: Agent, context: CheckContext) -> Finding:
-    """GOV-004: tools that write need a human: code-enforced approval from stabilization on."""
+    """GOV-004: least privilege by decision boundary.
+
+    A write tool may run without approval only when its decision is listed under
+    ``decisions.autonomous`` (a low-risk write such as a customer notification); an ``admin``
+    tool always needs ``approval: required``; a write whose decision is under
+    ``decisions.human_approval`` needs ``approval: required`` in code from stabilization on
+    (a pilot may still rely on the human boundary); a write in neither list fails.
+    """
     base = ("agents", agent.name)
     if not agent.tools:
         return Finding.missing("no tools declared", *base)
+    autonomous = set(agent.autonomous or ())
     human = set(agent.human_approval or ())
     strict = stage_index(agent.stage) >= stage_index("stabilization")
+    gated: list[str] = []
+    free: list[str] = []
     for tool in sorted(agent.tools.values(), key=lambda t: t.name):
         if not tool.writes:
             continue
         path = (*base, "tools", tool.name)
-        if tool.access == "admin" and tool.approval != "required":
-            return Finding.missing(f"admin tool {tool.name} runs without approval: required", *path)
-        if strict and tool.approval != "required":
+        if tool.approval == "required":
+            gated.append(tool.name)
+            continue
+        if tool.access == "admin":
             return Finding.missing(
-                f"{tool.access} tool {tool.name} runs without approval: required "
-                f"(every writing tool needs human approval at {agent.stage})",
+                f"admin tool {tool.name} runs without approval: required (an admin tool always "
+                "needs approval)",
                 *path,
             )
-        if tool.approval != "required" and tool.decision not in human:
-            return Finding.missing(
-                f"{tool.access} tool {tool.name} has neither approval: required nor a "
-                "human-approval decision",
-                *path,
-            )
-    writers = sum(1 for tool in agent.tools.values() if tool.writes)
-    return Finding.ok(f"{writers} writing tools, each behind human approval", *base, "tools")
+        if tool.decision in autonomous:
+            free.append(tool.name)
+            continue
+        if tool.decision in human:
+            if strict:
+                return Finding.missing(
+                    f"write tool {tool.name} runs without approval: required, but its decision "
+                    f"{tool.decision} is under decisions.human_approval (code-enforced approval "
+                    f"is needed at {agent.stage})",
+                    *path,
+                )
+            gated.append(tool.name)
+            continue
+        return Finding.missing(
+            f"write tool {tool.name} has no approval: required and its decision "
+            f"{tool.decision} is under neither decisions.autonomous nor decisions.human_approval",
+            *path,
+        )
+    if not gated and not free:
+        return Finding.ok("no writing tools", *base, "tools")
+    said = [f"{len(gated)} behind human approval"] if gated else []
+    if free:
+        said.append(f"{len(free)} autonomous by decision ({', '.join(free)})")
+    return Finding.ok(f"writing tools: {'; '.join(said)}", *base, "tools")
 
 
 def _parse_date(text: str) -> date:
@@ -660,8 +687,10 @@ BUILTIN_CHECKS: tuple[Check, ...] = (
         "Least privilege: writing tools need human approval",
         "critical",
         "runtime",
-        "Set approval: required on every write/admin tool and prove with a test that it does "
-        "not run unapproved.",
+        "Set approval: required on every admin tool and on every write whose decision is under "
+        "decisions.human_approval; list a low-risk write's decision (a notification) under "
+        "decisions.autonomous; prove with a test that approval-required tools do not run "
+        "unapproved.",
         check_least_privilege,
     ),
     Check(

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from .adversarial.results import AdversarialSummary, ImportedResult
 
 Claim = tuple[str, str, EvidenceSource]  # (check, agent, source)
+Found = tuple[str, str, str]  # (check, agent, evidence): a probe saw that check broken
 CaseClaim = tuple[str, str, str, str]  # (agent, suite, case id, source)
 
 
@@ -109,6 +110,7 @@ class TestRecord:
             self.message = message
         elif skipped and self.outcome == "passed":
             self.outcome = "skipped"
+            self.message = message
 
 
 @dataclass
@@ -117,6 +119,7 @@ class RunEvidence:
 
     records: dict[str, TestRecord] = field(default_factory=dict)
     tools_used: dict[str, dict[str, str]] = field(default_factory=dict)  # agent -> tool -> item
+    findings: dict[str, set[Found]] = field(default_factory=dict)  # node id -> what it saw broken
     version: int = 0  # bumped on every change, so judgements can be cached between changes
 
     def record(
@@ -141,8 +144,46 @@ class RunEvidence:
         seen[tool] = min(seen.get(tool, nodeid), nodeid)
         self.version += 1
 
+    def found(self, nodeid: str, check: str, agent: str, evidence: str) -> None:
+        """``nodeid`` (a probe) saw ``check`` broken for ``agent``: ``evidence`` says how."""
+        self.findings.setdefault(nodeid, set()).add((check, agent, evidence))
+        self.version += 1
+
+    def _attributed(self) -> list[Evidence]:
+        """A failure for each finding a probe made about a check it does not claim (each
+        finding belongs to the control it breaks, whichever probe saw it)."""
+        collected: list[Evidence] = []
+        for nodeid, found in sorted(self.findings.items()):
+            entry = self.records.get(nodeid)
+            claimed = {(c, a) for c, a, _ in entry.claims} if entry and entry.seen else set()
+            collected.extend(
+                Evidence(nodeid, check, agent, "failed", "probe", evidence)
+                for check, agent, evidence in sorted(found)
+                if (check, agent) not in claimed
+            )
+        return collected
+
+    def _claimed(self, nodeid: str, entry: TestRecord) -> list[Evidence]:
+        """The evidence one record gives each check it claims: a failing probe's findings one
+        by one (so the check names each once), else its outcome with its message."""
+        collected: list[Evidence] = []
+        found = self.findings.get(nodeid, set())
+        for check_id, agent, source in entry.claims:
+            own = sorted(e for c, a, e in found if (c, a) == (check_id, agent))
+            if entry.outcome == "failed" and own:
+                collected.extend(
+                    Evidence(nodeid, check_id, agent, "failed", source, evidence)
+                    for evidence in own
+                )
+            else:
+                collected.append(
+                    Evidence(nodeid, check_id, agent, entry.outcome, source, entry.message)
+                )
+        return collected
+
     def evidence(self, manifest: Manifest, manifest_nodeid: str) -> list[Evidence]:
-        """Evidence from every record, plus a failure for each undeclared tool seen used."""
+        """Evidence from every record, every probe's findings for the checks they break, and a
+        failure for each undeclared tool seen used."""
         collected: list[Evidence] = []
         for agent, used in sorted(self.tools_used.items()):
             declared = manifest.agents[agent].tools if agent in manifest.agents else {}
@@ -161,10 +202,8 @@ class RunEvidence:
                 )
         for nodeid, entry in sorted(self.records.items()):
             if entry.seen:
-                collected.extend(
-                    Evidence(nodeid, check_id, agent, entry.outcome, source, entry.message)
-                    for check_id, agent, source in entry.claims
-                )
+                collected.extend(self._claimed(nodeid, entry))
+        collected.extend(self._attributed())
         return collected
 
     def adversarial(
@@ -204,6 +243,10 @@ class RunEvidence:
             "tools_used": {
                 agent: dict(sorted(used.items())) for agent, used in sorted(self.tools_used.items())
             },
+            "findings": {
+                nodeid: [list(f) for f in sorted(found)]
+                for nodeid, found in sorted(self.findings.items())
+            },
         }
 
     @classmethod
@@ -222,7 +265,10 @@ class RunEvidence:
             for agent, used in document["tools_used"].items():
                 for tool, nodeid in used.items():
                     run.used(str(agent), str(tool), str(nodeid))
-        except (KeyError, TypeError, AttributeError) as error:
+            for nodeid, found in document.get("findings", {}).items():
+                for check, agent, evidence in found:
+                    run.found(str(nodeid), str(check), str(agent), str(evidence))
+        except (KeyError, TypeError, AttributeError, ValueError) as error:
             raise ValueError(f"malformed evidence: {error!r}") from None
         return run
 
@@ -243,6 +289,9 @@ class RunEvidence:
         for agent, used in other.tools_used.items():
             for tool, nodeid in used.items():
                 self.used(agent, tool, nodeid)
+        for nodeid, found in other.findings.items():
+            for check, agent, evidence in found:
+                self.found(nodeid, check, agent, evidence)
 
 
 @dataclass

@@ -168,11 +168,20 @@ class ProbeItem(ReadinessItem):
 
     def runtest(self) -> None:
         from .probes import run_probe
-        from .session import MESSAGE_PROPERTY
+        from .session import FINDING_PROPERTY, MESSAGE_PROPERTY, finding_claim
 
         context = self.readiness.probe_context(self.agent)
         outcome = run_probe(self.probe, context)
         _report_session_facts(self, context)
+        for breach in outcome.breaches:
+            # Each breach goes to the check it breaks, whichever probe saw it (a report
+            # property, so it reaches the xdist controller and a shard's partial evidence).
+            self.user_properties.append(
+                (FINDING_PROPERTY, finding_claim(breach.check, self.agent, breach.evidence))
+            )
+        if outcome.skipped:
+            self.user_properties.append((MESSAGE_PROPERTY, outcome.reason))
+            pytest.skip(outcome.reason)
         if not outcome.passed:
             self.user_properties.append((MESSAGE_PROPERTY, outcome.reason))
             raise ProbeFailed(self.probe.check, self.agent, outcome.reason)

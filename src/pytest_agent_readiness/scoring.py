@@ -81,6 +81,27 @@ def _evidence_index(
     return index
 
 
+def _failures(failed: Sequence[Evidence]) -> str:
+    """Every distinct piece of failing evidence once, with the node ids that saw it, in a stable
+    order (the scorecard is the same bytes on every run, serial or distributed)."""
+    seen_by: dict[str, set[str]] = defaultdict(set)
+    for item in failed:
+        seen_by[item.message].add(item.nodeid)
+    pieces = sorted((sorted(nodeids), message) for message, nodeids in seen_by.items())
+    return "; ".join(
+        f"{', '.join(nodeids)} failed" + (f": {message}" if message else "")
+        for nodeids, message in pieces
+    )
+
+
+def _unproven(evidence: Sequence[Evidence]) -> str:
+    """Why a probe that ran proved nothing (its control holds by construction), once each."""
+    notes = sorted(
+        {(e.nodeid, e.message) for e in evidence if e.outcome == "skipped" and e.source == "probe"}
+    )
+    return "".join(f"; {nodeid} skipped: {message}" for nodeid, message in notes if message)
+
+
 def _judge(
     check: Check,
     agent: Agent,
@@ -89,7 +110,7 @@ def _judge(
     manifest: Manifest,
 ) -> CheckResult:
     passed_tests = tuple(sorted({e.nodeid for e in evidence if e.outcome == "passed"}))
-    failed = sorted((e for e in evidence if e.outcome == "failed"), key=lambda e: e.nodeid)
+    failed = [e for e in evidence if e.outcome == "failed"]
     base = CheckResult(
         check=check,
         agent=agent.name,
@@ -106,22 +127,25 @@ def _judge(
         reason = finding.reason
         if passed_tests:
             reason += f" (a passing test cannot prove an undeclared control: {passed_tests[0]})"
+        if failed:
+            # The run's evidence still says what broke: never dropped for a manifest finding.
+            reason += f"; and at run time {_failures(failed)}"
         return dataclasses.replace(base, level="missing", passed=False, reason=reason)
+    notes = _unproven(evidence)
     if failed:
-        detail = f": {failed[0].message}" if failed[0].message else ""
-        reason = f"{finding.reason}; but {failed[0].nodeid} failed{detail}"
+        reason = f"{finding.reason}; but {_failures(failed)}{notes}"
         return dataclasses.replace(base, passed=False, reason=reason)
     if passed_tests:
         more = f" and {len(passed_tests) - 1} more" if len(passed_tests) > 1 else ""
-        reason = f"{finding.reason}; proven by {passed_tests[0]}{more}"
+        reason = f"{finding.reason}; proven by {passed_tests[0]}{more}{notes}"
         return dataclasses.replace(base, level="proven", reason=reason)
     if check.proof == "runtime":
         return dataclasses.replace(
             base,
-            reason=f"{finding.reason}; declared, not proven: add a passing test marked "
+            reason=f"{finding.reason}{notes}; declared, not proven: add a passing test marked "
             f"@pytest.mark.readiness('{check.id}', agent='{agent.name}')",
         )
-    return base
+    return dataclasses.replace(base, reason=finding.reason + notes)
 
 
 def _apply_waivers(

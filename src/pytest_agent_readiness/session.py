@@ -42,6 +42,18 @@ DESELECTED_OUTPUT = "agent_readiness_deselected"
 LOADED_INPUT = "agent_readiness_loaded"
 CASE_PROPERTY = "agent_readiness_case"
 MESSAGE_PROPERTY = "agent_readiness_message"
+FINDING_PROPERTY = "agent_readiness_finding"
+
+
+def finding_claim(check_id: str, agent: str, evidence: str) -> str:
+    """How a probe says it saw ``check_id`` broken for ``agent`` (evidence in words)."""
+    return f"{check_id} {agent} {evidence}"
+
+
+def parse_finding_claim(text: str) -> tuple[str, str, str]:
+    """The (check, agent, evidence) of a :func:`finding_claim`."""
+    check_id, agent, evidence = [*text.split(" ", 2), "", ""][:3]
+    return check_id, agent, evidence
 
 
 def case_claim(agent: str, suite: str, case_id: str, source: str) -> str:
@@ -591,9 +603,15 @@ class ReadinessSession:
                 agent, _, names = str(value).partition(" ")
                 for tool in filter(None, names.split(",")):
                     self.run.used(agent, tool, report.nodeid)
+            if key == FINDING_PROPERTY and report.when == "call":
+                self.run.found(report.nodeid, *parse_finding_claim(str(value)))
         if not claims and not cases:
             return
         message = ""
+        if report.skipped:
+            # A probe says why its control holds without proof (the scorecard shows it).
+            told = [str(v) for k, v in report.user_properties if k == MESSAGE_PROPERTY]
+            message = told[0] if told else ""
         if report.failed:
             told = [str(v) for k, v in report.user_properties if k == MESSAGE_PROPERTY]
             crash = getattr(report.longrepr, "reprcrash", None)
