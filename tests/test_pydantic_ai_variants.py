@@ -60,7 +60,7 @@ VARIANTS = {
         ),
         (
             r"env switch REFUND_AGENT_DISABLED was engaged the agent started \d+ more tool calls",
-            r"(orders\.lookup|customer\.notify) x\d+",
+            r"\(orders\.lookup x\d+\)",
             r"probe-kill-switch",
         ),
     ),
@@ -73,7 +73,11 @@ VARIANTS = {
                 'Tool(payments_store_credit, name="payments.store_credit")',
             ),
         ),
-        (r"payments\.store_credit ran \d+ times? although the approval was denied", r"probe-"),
+        (
+            r"payments\.store_credit ran once although the approval was denied",
+            r"payments\.store_credit acted without a granted approval",
+            r"probe-approval",
+        ),
     ),
     "tool-call-budget-counted-per-model-turn": Variant(
         "INF-002",
@@ -89,8 +93,8 @@ VARIANTS = {
             ),
         ),
         (
-            r"(1[3-9]|[2-9]\d) tool calls ran \([a-z._]+\), over the tool_calls_per_session "
-            r"budget of 12",
+            r"(1[3-9]|[2-9]\d) tool calls ran \(orders\.lookup, 3 per model turn\), over the "
+            r"tool_calls_per_session budget of 12",
             r"probe-budget-parallel-tool-calls",
         ),
     ),
@@ -107,7 +111,7 @@ VARIANTS = {
                 "            return refunded\n",
             ),
         ),
-        (r"customer\.notify acted with no .*span", r"probe-"),
+        (r"customer\.notify acted with no execute_tool span around it \(\d+ times\)", r"probe-"),
     ),
     "budget-stop-that-never-escalates": Variant(
         "GOV-003",

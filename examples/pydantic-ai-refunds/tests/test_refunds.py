@@ -29,7 +29,8 @@ def test_duplicate_charge_is_refunded_after_approval(readiness_harness, scripted
     }
 
 
-@pytest.mark.readiness("INF-004", agent="refund-agent")
+# Approval evidence: what the team checks about a denied refund belongs to GOV-004.
+@pytest.mark.readiness("GOV-004", agent="refund-agent")
 def test_a_denied_refund_is_not_paid_and_reaches_security(
     readiness_harness, scripted_model
 ) -> None:
