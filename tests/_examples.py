@@ -7,7 +7,7 @@ import json
 import shutil
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +32,25 @@ def apply_edits(workdir: Path, edits: Sequence[Edit]) -> None:
 def run_example(
     name: str, tmp_path: Path, edits: Sequence[Edit] = (), *extra_args: str
 ) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
-    workdir = tmp_path / name
-    shutil.copytree(EXAMPLES / name, workdir, ignore=shutil.ignore_patterns("__pycache__"))
+    """Run `examples/NAME` in a copy under ``tmp_path``."""
+    return run_project(EXAMPLES / name, tmp_path, edits, *extra_args)
+
+
+def run_project(
+    source: Path,
+    tmp_path: Path,
+    edits: Sequence[Edit] = (),
+    *extra_args: str,
+    moves: Mapping[str, str] | None = None,
+) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    """Run the project at ``source`` in a copy under ``tmp_path``. ``moves`` renames files in
+    the copy (a project kept inside this repository's tests stores its `conftest.py` under
+    another name, so this suite does not load it)."""
+    workdir = tmp_path / source.name
+    shutil.copytree(source, workdir, ignore=shutil.ignore_patterns("__pycache__"))
+    for origin, target in (moves or {}).items():
+        (workdir / target).parent.mkdir(parents=True, exist_ok=True)
+        (workdir / origin).rename(workdir / target)
     apply_edits(workdir, edits)
     card = tmp_path / "card.json"
     result = subprocess.run(

@@ -211,7 +211,9 @@ class Trace:
         tool span at the pause and another when the approved call runs (the OpenAI Agents SDK
         does, through OpenInference), so spans of one call id collapse into the call's last
         span, and a span with no call id, no result and no error is a pause when a later span
-        of the same tool and arguments in the same trace carries the outcome.
+        of the same tool and arguments in the same trace carries the outcome. A pause that
+        nothing answered still counts: its span cannot be told from a tool that returned
+        nothing, so only the effects ledger can say it did not act.
         """
         return [
             call
