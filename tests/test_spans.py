@@ -813,6 +813,16 @@ def test_default_proxy_gets_one_sdk_provider_for_the_process(tmp_path: Path) -> 
         assert second.tracer_provider is owned
         processors = second.tracer_provider._active_span_processor._span_processors
         assert len(processors) == 1, processors
+        # A model span with a long history (OpenInference's LangChain spans carry every
+        # message) keeps the token counts set after it, past OpenTelemetry's default 128.
+        with second.recording() as rec:
+            with early_tracer.start_as_current_span("ChatModel") as span:
+                span.set_attribute("openinference.span.kind", "LLM")
+                for index in range(400):
+                    span.set_attribute(f"llm.input_messages.{index}.message.content", "hi")
+                span.set_attribute("llm.token_count.prompt", 30)
+        [model] = rec.trace.model_calls()
+        assert model.input_tokens == 30, rec.trace.spans[0].dropped_attributes
         registry.close()
 
         # A later session in the same process attaches to the provider we left behind.

@@ -26,7 +26,13 @@ from typing import Literal
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace as trace_api
-from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace import (
+    ReadableSpan,
+    Span,
+    SpanLimits,
+    SpanProcessor,
+    TracerProvider,
+)
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON
@@ -50,6 +56,9 @@ __all__ = [
 # Per capture (one agent session). A kept span holds about 3 KB, so this bounds a session that
 # floods spans at about 60 MB; a session that needs more is no longer a readable proof.
 DEFAULT_MAX_SPANS = 20_000
+
+# Attributes a span keeps on the providers the registry builds (see _recording_provider).
+SPAN_ATTRIBUTE_LIMIT = 4096
 
 Convention = Literal["genai", "openinference"]
 
@@ -737,7 +746,7 @@ class SpanCaptureRegistry:
                 return _ProviderChoice(current, _provider_caveats(current))
             if isinstance(current, trace_api.ProxyTracerProvider):
                 if self._owned_provider is None:
-                    candidate = TracerProvider(sampler=ALWAYS_ON)
+                    candidate = _recording_provider()
                     trace_api.set_tracer_provider(candidate)
                     if trace_api.get_tracer_provider() is candidate:
                         self._owned_provider = candidate
@@ -749,7 +758,7 @@ class SpanCaptureRegistry:
                 if isinstance(current, TracerProvider):
                     return _ProviderChoice(current, _provider_caveats(current))
             if self._private_provider is None:
-                self._private_provider = TracerProvider(sampler=ALWAYS_ON)
+                self._private_provider = _recording_provider()
             caveat = (
                 f"the global tracer provider is {type(current).__qualname__}, not an "
                 "OpenTelemetry SDK TracerProvider: only instrumentation given "
@@ -790,6 +799,16 @@ class SpanCaptureRegistry:
     def _require_open(self) -> None:
         if self._closed:
             raise SpanCaptureError("the span-capture registry is closed (the session ended)")
+
+
+def _recording_provider() -> TracerProvider:
+    """An SDK provider that keeps what the gate reads. OpenTelemetry's default keeps 128
+    attributes a span; OpenInference's LangChain model spans carry every message of the
+    history and pass that around the 13th model call of a session, after which the token
+    counts, set last, are dropped."""
+    return TracerProvider(
+        sampler=ALWAYS_ON, span_limits=SpanLimits(max_span_attributes=SPAN_ATTRIBUTE_LIMIT)
+    )
 
 
 def _provider_caveats(provider: TracerProvider) -> tuple[str, ...]:
