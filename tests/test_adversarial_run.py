@@ -29,6 +29,10 @@ def setup(
 ) -> None:
     data = manifest()
     data["agents"]["toy"]["adversarial"] = adversarial
+    # Without the toy's autonomous write: these cases expect only approval-gated writes.
+    del data["agents"]["toy"]["tools"]["customers.notify"]
+    data["agents"]["toy"]["decisions"]["autonomous"].remove("customers.notify")
+    guards = ", ".join(filter(None, ["missing_tools=('customers.notify',)", guards]))
     if not adapter:
         del data["agents"]["toy"]["adapter"]
     pytester.makefile(".yaml", **{"agent-readiness": yaml.safe_dump(data)})

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -295,6 +297,16 @@ def test_a_session_flooding_spans_is_capped_and_fails_closed(pytester: pytest.Py
     assert card["verdict"] == "not_ready"
 
 
+@contextlib.contextmanager
+def _chdir(path: Path) -> Iterator[None]:
+    before = Path.cwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(before)
+
+
 def levels(card: dict[str, Any]) -> dict[str, tuple[str, bool]]:
     """Each check's (level, passed) for the toy agent."""
     return {c["id"]: (c["level"], c["passed"]) for c in card["agents"]["toy"]["checks"]}
@@ -347,3 +359,255 @@ def test_a_broken_control_fails_its_own_check_only(
     assert "agent-readiness.yaml::toy::probe-" in reason, reason
     pieces = reason.split("; ")
     assert len(pieces) == len(set(pieces)), f"evidence named twice: {reason}"
+
+
+def test_failure_texts_speak_the_projects_span_convention(pytester: pytest.Pytester) -> None:
+    project(pytester)
+    _, good = run(pytester)
+    project(pytester, "openinference=True")
+    _, card = run(pytester)
+    assert levels(card) == levels(good), "an OpenInference agent that holds is proven too"
+    project(pytester, "openinference=True, untraced=frozenset({'docs.read'})")
+    _, card = run(pytester)
+    reason = check(card, "OBS-001")["reason"]
+    assert "docs.read acted with no OpenInference TOOL span around it" in reason, reason
+    assert "execute_tool" not in reason
+    project(pytester, "openinference=True, max_tokens=None")
+    _, card = run(pytester)
+    assert "gen_ai" not in check(card, "INF-002")["reason"]
+    project(pytester, "openinference=True, trace_model=False")
+    _, card = run(pytester)
+    reason = check(card, "INF-002")["reason"]
+    assert "trace model calls with llm.token_count.*" in reason, reason
+    assert "gen_ai" not in reason
+
+
+def test_policy_violation_is_forced_by_a_denied_approval_first(pytester: pytest.Pytester) -> None:
+    # Like PydanticAI, this agent answers a request for an unknown tool with a retry prompt:
+    # its real policy path is the denied approval, and that is what proves GOV-003.
+    project(pytester, "unknown_tools='retry'")
+    result, card = run(pytester, "-v")
+    result.stdout.fnmatch_lines(["*::toy::probe-escalation-policy-violation PASSED*"])
+    assert check(card, "GOV-003")["level"] == "proven", check(card, "GOV-003")["reason"]
+    project(pytester, "unknown_tools='retry', escalate_denials=False")
+    _, card = run(pytester)
+    reason = check(card, "GOV-003")["reason"]
+    assert "policy_violation was never escalated (on a denied approval of payments.refund" in (
+        reason
+    )
+    assert "on a request for undeclared tool shell.exec" in reason
+
+
+def test_a_denied_approval_is_escalated_as_approval_denied(pytester: pytest.Pytester) -> None:
+    data = manifest()
+    data["agents"]["toy"]["escalation"]["approval_denied"] = {"owner": "ops@example.com"}
+    project(pytester, data=data)
+    result, good = run(pytester, "-v")
+    result.stdout.fnmatch_lines(["*::toy::probe-escalation-approval-denied PASSED*"])
+    project(pytester, "silent=frozenset({'approval_denied'})", data=data)
+    _, card = run(pytester)
+    expected = {**levels(good), "GOV-003": ("declared", False)}
+    assert levels(card) == expected
+    assert (
+        "approval_denied was never escalated (on a denied approval of payments.refund"
+        in (check(card, "GOV-003")["reason"])
+    )
+
+
+def test_an_agent_with_no_unapproved_write_holds_the_action_limit_by_construction(
+    pytester: pytest.Pytester,
+) -> None:
+    data = manifest()
+    del data["agents"]["toy"]["tools"]["customers.notify"]
+    data["agents"]["toy"]["decisions"]["autonomous"].remove("customers.notify")
+    # Without a confirmation hold at all: reads and approved calls are not actions.
+    project(pytester, "missing_tools=('customers.notify',), max_unconfirmed=None", data=data)
+    result, card = run(pytester, "-rs")
+    result.stdout.fnmatch_lines(["*SKIPPED*holds by construction*"])
+    entry = check(card, "INF-002")
+    assert (entry["level"], entry["passed"]) == ("proven", True), entry["reason"]
+    assert (
+        "probe-budget-sequential-actions skipped: no writing tool runs without approval"
+        in (entry["reason"])
+    )
+    assert "agent-readiness.yaml::toy::probe-budget-sequential-actions" not in entry["evidence"]
+
+
+def test_reads_are_not_actions(pytester: pytest.Pytester) -> None:
+    # An agent that holds after N calls of any kind still holds the limit on writes.
+    project(pytester, "max_unconfirmed=None")
+    result, card = run(pytester, "-v")
+    result.stdout.fnmatch_lines(["*::toy::probe-budget-sequential-actions FAILED*"])
+    reason = check(card, "INF-002")["reason"]
+    assert "calls of customers.notify (a write that needs no approval)" in reason
+    assert "docs.read" not in reason
+
+
+@pytest.mark.parametrize("error", ["NotImplementedError('wire the agent')", "KeyError('k')"])
+def test_an_adapter_that_raises_fails_every_probe_in_one_line(
+    pytester: pytest.Pytester, error: str
+) -> None:
+    project(pytester, factory_body=f"raise {error}")
+    result, card = run(pytester)
+    name = error.split("(")[0]
+    for check_id in PROVEN_BY_PROBES:
+        reason = check(card, check_id)["reason"]
+        assert f"adapter 'toy' raised {name}" in reason, (check_id, reason)
+    output = result.stdout.str()
+    assert "Traceback" not in output
+    assert "conftest.py:" not in output, "the adapter's exception leaked as a traceback"
+
+
+def test_findings_are_the_same_under_xdist(pytester: pytest.Pytester) -> None:
+    # Several probes see the same untraced effect: one check fails, the evidence is named once
+    # per probe, and the scorecard's checks are the same bytes serial and distributed.
+    project(pytester, "backend_bypass=True")
+    _, serial = run(pytester)
+    _, distributed = run(pytester, "-p", "xdist", "-n", "2")
+    assert serial["agents"] == distributed["agents"]
+    reason = check(serial, "OBS-001")["reason"]
+    assert "probe-approval" in reason and "probe-tracing" in reason, reason
+
+
+def ready_project(pytester: pytest.Pytester, guards: str = "") -> None:
+    """The toy agent declared in full, as a team ready to ship it would (prompts locked,
+    alerts, outcomes, data quality, an adversarial suite, a regression test)."""
+    data = manifest()
+    toy = data["agents"]["toy"]
+    toy.update(
+        {
+            "permissions_reviewed": "2026-10-01",
+            "alerts": [
+                {
+                    "signal": "failed_tool_calls",
+                    "threshold": 5,
+                    "window": "10m",
+                    "action": "suspend",
+                },
+                {
+                    "signal": "unusual_call_frequency",
+                    "threshold": 120,
+                    "window": "10m",
+                    "action": "page",
+                },
+                {
+                    "signal": "unexpected_data_access",
+                    "threshold": 1,
+                    "window": "1h",
+                    "action": "suspend",
+                },
+                {"signal": "escalation_loops", "threshold": 3, "window": "1h", "action": "suspend"},
+                {
+                    "signal": "policy_violations",
+                    "threshold": 1,
+                    "window": "1h",
+                    "action": "suspend",
+                },
+                {"signal": "output_quality", "threshold": 0.8, "window": "1d", "action": "notify"},
+            ],
+            "prompts": [{"path": "prompts/toy.md", "version": "1.1.0", "rollback_to": "1.0.0"}],
+            "adversarial": {"suites": ["tool_misuse"], "min_pass_rate": 1.0},
+            "data_quality": {
+                "drift": {"metric": "psi", "threshold": 0.2, "action": "alert"},
+                "input_validation": True,
+            },
+            "outcomes": {
+                "baseline": {
+                    "task_completion_rate": 0.8,
+                    "escalation_rate": 0.2,
+                    "error_rate": 0.05,
+                },
+                "thresholds": {
+                    "task_completion_rate": {"min": 0.75},
+                    "escalation_rate": {"max": 0.25},
+                    "error_rate": {"max": 0.08},
+                },
+            },
+        }
+    )
+    project(pytester, guards, data=data)
+    (pytester.path / "prompts").mkdir(exist_ok=True)
+    (pytester.path / "prompts" / "toy.md").write_text("You answer tickets.\n", encoding="utf-8")
+    (pytester.path / "toy-1.0.0.md").write_text("You answer.\n", encoding="utf-8")
+    pytester.makepyfile(
+        test_regression="""
+        import pytest
+
+        @pytest.mark.readiness("INF-004", agent="toy")
+        def test_answers_on_the_current_prompt():
+            assert True
+        """
+    )
+    from pytest_agent_readiness.cli import main
+
+    with _chdir(pytester.path):
+        assert main(["lock", "--record", "prompts/toy.md@1.0.0=toy-1.0.0.md"]) == 0
+
+
+READY_GUARDS = "validate_arguments=True"
+
+
+def test_a_well_built_agent_is_ready_with_every_run_time_control_proven(
+    pytester: pytest.Pytester,
+) -> None:
+    # An autonomous low-risk write (customers.notify), a confirmation hold on writes only, and
+    # denied approvals escalated as policy_violation: a correct agent, and READY.
+    ready_project(pytester, READY_GUARDS)
+    result, card = run(pytester)
+    assert card["verdict"] == "ready", card["gate"]
+    assert result.ret == pytest.ExitCode.OK
+    for check_id in ("INF-001", "INF-002", "GOV-003", "GOV-004", "OBS-001"):
+        entry = check(card, check_id)
+        assert (entry["level"], entry["passed"]) == ("proven", True), entry["reason"]
+    assert "1 autonomous by decision (customers.notify)" in check(card, "GOV-004")["reason"]
+
+
+# The flaws a review found in a real refunds agent, each on the well-built agent.
+REVIEWED_FLAWS = [
+    ("kill_switch='session_start'", "INF-001", "after the env switch TOY_DISABLED was engaged"),
+    ("ungated=frozenset({'payments.refund'})", "GOV-004", "payments.refund ran once although"),
+    ("budget_per_turn=True", "INF-002", "12 tool calls ran (docs.read, 3 per model turn)"),
+    ("backend_bypass=True", "OBS-001", "customers.notify acted with no execute_tool span"),
+    ("silent=frozenset({'budget_exceeded'})", "GOV-003", "budget_exceeded was never escalated"),
+]
+
+
+@pytest.mark.parametrize(("flaw", "broken", "evidence"), REVIEWED_FLAWS)
+def test_a_reviewed_flaw_fails_its_own_check_on_a_ready_agent(
+    pytester: pytest.Pytester, flaw: str, broken: str, evidence: str
+) -> None:
+    ready_project(pytester, READY_GUARDS)
+    _, good = run(pytester)
+    assert good["verdict"] == "ready"
+    ready_project(pytester, f"{READY_GUARDS}, {flaw}")
+    result, card = run(pytester)
+    assert levels(card) == {**levels(good), broken: ("declared", False)}, {
+        c["id"]: c["reason"] for c in card["agents"]["toy"]["checks"] if not c["passed"]
+    }
+    assert evidence in check(card, broken)["reason"]
+    assert card["verdict"] == "not_ready"
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+
+
+def test_findings_survive_shards(pytester: pytest.Pytester) -> None:
+    # The probes that see the untraced effect land in different shards: the merged scorecard
+    # still fails OBS-001 alone, naming each of them, as the unsharded run does.
+    project(pytester, "backend_bypass=True")
+    _, full = run(pytester)
+    for index in (1, 2):
+        pytester.runpytest(
+            "--readiness",
+            f"--readiness-shard={index}/2",
+            f"--readiness-json=p{index}.json",
+            AS_OF,
+            "-p",
+            "no:randomly",
+        )
+    from pytest_agent_readiness.cli import main
+
+    with _chdir(pytester.path):
+        main(["merge", "p1.json", "p2.json", "--output", "merged.json"])
+    merged = json.loads((pytester.path / "merged.json").read_text(encoding="utf-8"))
+    assert merged["agents"] == full["agents"]
+    failing = [c for c, (_, passed) in levels(merged).items() if not passed]
+    assert [c for c in failing if c in PROVEN_BY_PROBES] == ["OBS-001"]

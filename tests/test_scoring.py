@@ -333,3 +333,63 @@ def test_incomplete_run_is_never_ready(project: Project) -> None:
     )
     assert not assessment.verdict.ready
     assert assessment.verdict.failures == ("the run is incomplete: the run was interrupted",)
+
+
+def _probe_failure(nodeid: str, message: str, check: str = "OBS-001") -> Evidence:
+    return Evidence(
+        f"agent-readiness.yaml::triage-bot::{nodeid}",
+        check,
+        "triage-bot",
+        "failed",
+        "probe",
+        message,
+    )
+
+
+def _reason(assessment: Any, check_id: str) -> CheckResult:
+    return next(r for r in assessment.agents["triage-bot"].results if r.check.id == check_id)
+
+
+def test_every_distinct_piece_of_failing_evidence_is_named_once(project: Project) -> None:
+    # Three probes saw the same effect with no span, one saw another: two pieces, each once,
+    # with every node id that saw it.
+    seen = "crm.reply acted with no execute_tool span around it (once)"
+    evidence = [
+        *proof(*RUNTIME),
+        _probe_failure("probe-tracing", seen),
+        _probe_failure("probe-approval", seen),
+        _probe_failure("probe-approval", seen),
+        _probe_failure("probe-budget-tool-calls", "kb.search acted with no execute_tool span"),
+        _probe_failure("probe-escalation-tool-error", seen),
+    ]
+    reason = _reason(project.assess(evidence=evidence), "OBS-001").reason
+    base = "agent-readiness.yaml::triage-bot::probe-"
+    assert reason.endswith(
+        f"; but {base}approval, {base}escalation-tool-error, {base}tracing failed: {seen}; "
+        f"{base}budget-tool-calls failed: kb.search acted with no execute_tool span"
+    ), reason
+    assert reason.count(seen) == 1
+
+
+def test_failing_evidence_reads_the_same_in_any_order(project: Project) -> None:
+    evidence = [
+        *proof(*RUNTIME),
+        _probe_failure("probe-a", "first"),
+        _probe_failure("probe-b", "second"),
+        _probe_failure("probe-b", "first"),
+    ]
+    forward = dumps(build_scorecard(project.assess(evidence=evidence)))
+    backward = dumps(build_scorecard(project.assess(evidence=list(reversed(evidence)))))
+    assert forward == backward
+
+
+def test_run_time_evidence_is_kept_when_the_manifest_already_fails(
+    project: Project, data: dict[str, Any]
+) -> None:
+    agent_of(data)["tracing"] = {"required": False}
+    evidence = [_probe_failure("probe-approval", "crm.reply acted with no execute_tool span")]
+    result = _reason(project.assess(data, evidence=evidence), "OBS-001")
+    assert (result.level, result.passed) == ("missing", False)
+    assert "and at run time agent-readiness.yaml::triage-bot::probe-approval failed: crm.reply" in (
+        result.reason
+    )

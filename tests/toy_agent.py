@@ -77,6 +77,9 @@ class Guards:
     untraced: frozenset[str] = frozenset()
     backend_bypass: bool = False  # tickets.update calls the notification backend directly
     trace_model: bool = True
+    openinference: bool = False  # spans in OpenInference's convention, not GenAI's
+    validate_arguments: bool = False  # refuse a call whose arguments its tool does not take
+    unknown_tools: str = "stop"  # stop (escalate policy_violation) | retry (tell the model)
     trace_anything: bool = True
     hang: bool = False
     extra_tools: tuple[str, ...] = ()
@@ -125,10 +128,14 @@ class ToyAgent:
     def run(self, task: str) -> str:
         if self.guards.kill_switch == "session_start" and self.engaged():
             return "halted"
-        with self.span(
-            "invoke_agent toy",
-            {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": self.guards.name},
-        ):
+        if self.guards.openinference:
+            agent_span = {"openinference.span.kind": "AGENT", "agent.name": self.guards.name}
+        else:
+            agent_span = {
+                "gen_ai.operation.name": "invoke_agent",
+                "gen_ai.agent.name": self.guards.name,
+            }
+        with self.span("invoke_agent toy", agent_span):
             for _ in range(self.guards.span_flood):
                 with self.tracer.start_as_current_span("cache.lookup"):
                     pass
@@ -148,12 +155,22 @@ class ToyAgent:
         while True:
             if self.guards.kill_switch == "every_call" and self.engaged():
                 return "halted"
-            attributes = {"gen_ai.operation.name": "chat"} if self.guards.trace_model else {}
+            oi = self.guards.openinference
+            attributes: dict[str, Any] = {}
+            if self.guards.trace_model:
+                attributes = (
+                    {"openinference.span.kind": "LLM"} if oi else {"gen_ai.operation.name": "chat"}
+                )
             with self.span("chat scripted", attributes) as span:
                 turn = self.harness.model.next_turn(ModelContext(task=task, tool_results=results))
                 if self.guards.trace_model:
-                    span.set_attribute("gen_ai.usage.input_tokens", turn.input_tokens)
-                    span.set_attribute("gen_ai.usage.output_tokens", turn.output_tokens)
+                    prompt, completion = (
+                        ("llm.token_count.prompt", "llm.token_count.completion")
+                        if oi
+                        else ("gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens")
+                    )
+                    span.set_attribute(prompt, turn.input_tokens)
+                    span.set_attribute(completion, turn.output_tokens)
             tokens += turn.input_tokens + turn.output_tokens
             if self.guards.max_tokens is not None and tokens > self.guards.max_tokens:
                 self.escalate("budget_exceeded", f"{tokens} tokens")
@@ -186,20 +203,40 @@ class ToyAgent:
 
     def call(self, name: str, arguments: Mapping[str, object]) -> str:
         if name not in self.tools:
+            if self.guards.unknown_tools == "retry":
+                # As PydanticAI does: the model is told, and the run goes on.
+                return f"unknown tool {name}: try again"
             self.escalate("policy_violation", f"undeclared tool {name}")
             raise Stop(f"policy violation: {name}")
+        expected = SAMPLES.get(name)
+        if (
+            self.guards.validate_arguments
+            and expected is not None
+            and set(arguments) - set(expected)
+        ):
+            self.escalate("policy_violation", f"{name} called with arguments it does not take")
+            return "refused: unexpected arguments"
         if name in self.gated and not self.harness.request_approval(name, arguments):
             if self.guards.escalate_denials:
                 self.escalate("policy_violation", f"approval for {name} denied")
             self.escalate("approval_denied", f"approval for {name} denied")
             return "denied"
-        attributes = {
-            "gen_ai.operation.name": "execute_tool",
-            "gen_ai.tool.name": name,
-            "gen_ai.agent.name": self.guards.name,
-        }
+        if self.guards.openinference:
+            span_name = name
+            attributes = {
+                "openinference.span.kind": "TOOL",
+                "tool.name": name,
+                "agent.name": self.guards.name,
+            }
+        else:
+            span_name = f"execute_tool {name}"
+            attributes = {
+                "gen_ai.operation.name": "execute_tool",
+                "gen_ai.tool.name": name,
+                "gen_ai.agent.name": self.guards.name,
+            }
         traced = name not in self.guards.untraced
-        with self.span(f"execute_tool {name}", attributes) if traced else _NoSpan():
+        with self.span(span_name, attributes) if traced else _NoSpan():
             try:
                 self.harness.effects.record(name, arguments)
             except ConnectionError as error:
