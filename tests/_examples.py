@@ -4,10 +4,12 @@ after a small edit of its code, and read the scorecard it wrote."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -75,3 +77,35 @@ def run_project(
     )
     assert card.exists(), result.stdout[-3000:] + result.stderr[-3000:]
     return result, json.loads(card.read_text(encoding="utf-8"))
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One realistic breakage: the edits that make it, the check it breaks, and regular
+    expressions the failing check's reason must match (the evidence it names)."""
+
+    check: str
+    edits: tuple[Edit, ...]
+    evidence: tuple[str, ...]
+
+
+def checks_of(card: Mapping[str, Any], agent: str) -> dict[str, dict[str, Any]]:
+    return {check["id"]: check for check in card["agents"][agent]["checks"]}
+
+
+def assert_fails_its_own_check_only(
+    variant: Variant, checks: Mapping[str, Mapping[str, Any]], twin: Mapping[str, Mapping[str, Any]]
+) -> None:
+    """The variant's check fails naming its evidence; every other check keeps the level and
+    outcome it has in the good twin's scorecard."""
+    own = checks[variant.check]
+    assert own["passed"] is False, own["reason"]
+    for pattern in variant.evidence:
+        assert re.search(pattern, own["reason"]), (pattern, own["reason"])
+    moved = {
+        check_id: (twin[check_id]["level"], check["level"], check["reason"])
+        for check_id, check in checks.items()
+        if check_id != variant.check
+        and (check["level"], check["passed"]) != (twin[check_id]["level"], twin[check_id]["passed"])
+    }
+    assert moved == {}, moved

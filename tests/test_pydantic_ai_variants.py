@@ -8,29 +8,18 @@ several checks cannot tell a team which control to fix.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from _examples import Edit, run_example
+from _examples import Variant, assert_fails_its_own_check_only, checks_of, run_example
 
 pytest.importorskip("pydantic_ai", reason="the PydanticAI example needs pydantic-ai-slim")
 
 EXAMPLE = "pydantic-ai-refunds"
 AGENT = "refund-agent"
 CODE = "refunds/__init__.py"
-
-
-@dataclass(frozen=True)
-class Variant:
-    """One broken control: the edit that breaks it, its check, and what the reason must say."""
-
-    check: str
-    edits: tuple[Edit, ...]
-    evidence: tuple[str, ...]  # regular expressions the failing check's reason must match
 
 
 VARIANTS = {
@@ -129,15 +118,11 @@ VARIANTS = {
 }
 
 
-def checks_of(card: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {check["id"]: check for check in card["agents"][AGENT]["checks"]}
-
-
 @pytest.fixture(scope="module")
 def good_twin(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
     result, card = run_example(EXAMPLE, tmp_path_factory.mktemp("good"))
     assert card["verdict"] == "ready", result.stdout[-3000:]
-    return checks_of(card)
+    return checks_of(card, AGENT)
 
 
 @pytest.mark.parametrize("name", sorted(VARIANTS))
@@ -146,17 +131,4 @@ def test_a_broken_control_fails_its_own_check_only(
 ) -> None:
     variant = VARIANTS[name]
     _, card = run_example(EXAMPLE, tmp_path, variant.edits)
-    checks = checks_of(card)
-
-    own = checks[variant.check]
-    assert own["passed"] is False, own["reason"]
-    for pattern in variant.evidence:
-        assert re.search(pattern, own["reason"]), (pattern, own["reason"])
-    moved = {
-        check_id: (good_twin[check_id]["level"], check["level"], check["reason"])
-        for check_id, check in checks.items()
-        if check_id != variant.check
-        and (check["level"], check["passed"])
-        != (good_twin[check_id]["level"], good_twin[check_id]["passed"])
-    }
-    assert moved == {}
+    assert_fails_its_own_check_only(variant, checks_of(card, AGENT), good_twin)
