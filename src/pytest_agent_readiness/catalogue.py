@@ -684,7 +684,7 @@ BUILTIN_CHECKS: tuple[Check, ...] = (
     Check(
         "GOV-004",
         "governance",
-        "Least privilege: writing tools need human approval",
+        "Least privilege: writes need approval unless their decision is autonomous",
         "critical",
         "runtime",
         "Set approval: required on every admin tool and on every write whose decision is under "
