@@ -7,6 +7,7 @@ check, name what it saw, and leave every other check where the good twin has it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -260,14 +261,18 @@ def run(project: Project, tmp_path: Path, variant: Variant | None = None) -> dic
 
 
 @pytest.fixture(scope="module")
-def twins(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, dict[str, Any]]]:
-    """Each good twin's checks, run once."""
-    found: dict[str, dict[str, dict[str, Any]]] = {}
-    for name, project in PROJECTS.items():
-        card = run(project, tmp_path_factory.mktemp(name))
-        assert card["verdict"] == "ready", name
-        found[name] = checks_of(card, AGENT)
-    return found
+def twin_of(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], dict[str, Any]]:
+    """Each framework's good twin, run once and only when one of its variants runs."""
+    twins: dict[str, dict[str, Any]] = {}
+
+    def of(framework: str) -> dict[str, Any]:
+        if framework not in twins:
+            card = run(PROJECTS[framework], tmp_path_factory.mktemp(framework))
+            assert card["verdict"] == "ready", framework
+            twins[framework] = checks_of(card, AGENT)
+        return twins[framework]
+
+    return of
 
 
 @pytest.mark.parametrize(
@@ -276,11 +281,11 @@ def twins(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, dict[
 def test_a_broken_control_fails_its_own_check_only(
     framework: str,
     name: str,
-    twins: dict[str, dict[str, dict[str, Any]]],
+    twin_of: Callable[[str], dict[str, Any]],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     variant = VARIANTS[(framework, name)]
     card = run(PROJECTS[framework], tmp_path, variant)
-    assert_fails_its_own_check_only(variant, checks_of(card, AGENT), twins[framework])
+    assert_fails_its_own_check_only(variant, checks_of(card, AGENT), twin_of(framework))
