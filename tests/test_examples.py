@@ -2,46 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conftest import EXAMPLES
-
-AS_OF = "--readiness-as-of=2026-11-25"
-
-
-def run_example(
-    name: str, tmp_path: Path
-) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
-    workdir = tmp_path / name
-    shutil.copytree(EXAMPLES / name, workdir, ignore=shutil.ignore_patterns("__pycache__"))
-    card = tmp_path / "card.json"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "--readiness",
-            f"--readiness-json={card}",
-            AS_OF,
-            "-p",
-            "no:randomly",
-            "-p",
-            "no:cacheprovider",
-        ],
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    return result, json.loads(card.read_text(encoding="utf-8"))
+from _examples import run_example
 
 
 def levels(card: dict[str, Any], agent: str) -> dict[str, str]:
@@ -60,13 +26,21 @@ def test_support_triage_is_ready_and_proven_at_run_time(tmp_path: Path) -> None:
 
 
 def test_pydantic_ai_refunds_is_ready_with_proven_levels(tmp_path: Path) -> None:
+    """The well-built agent: an autonomous notification write beside two approval-gated refund
+    tools, a confirmation hold on writes only, denied approvals escalated as policy_violation."""
     pytest.importorskip("pydantic_ai", reason="the PydanticAI example needs pydantic-ai-slim")
     result, card = run_example("pydantic-ai-refunds", tmp_path)
     assert result.returncode == 0, result.stdout[-3000:]
     assert card["verdict"] == "ready"
-    proven = levels(card, "refund-agent")
-    for check_id in ("GOV-003", "GOV-004", "INF-001", "INF-002", "OBS-001", "GOV-009"):
-        assert proven[check_id] == "proven", check_id
+    checks = {c["id"]: c for c in card["agents"]["refund-agent"]["checks"]}
+    assert [check_id for check_id, c in checks.items() if not c["passed"]] == []
+    for check_id in ("INF-001", "INF-002", "GOV-003", "GOV-004", "OBS-001", "GOV-006", "GOV-009"):
+        assert checks[check_id]["level"] == "proven", (check_id, checks[check_id]["reason"])
+        assert "probe" in checks[check_id]["evidence_sources"].values(), check_id
+    probes = " ".join(checks["INF-002"]["evidence"])
+    for probe in ("budget-sequential-actions", "budget-approved-tool-calls", "budget-tokens"):
+        assert probe in probes, probe
+    assert "probe-escalation-policy-violation" in " ".join(checks["GOV-003"]["evidence"])
 
 
 def test_broken_kill_switch_is_caught_with_what_the_agent_did(tmp_path: Path) -> None:

@@ -205,6 +205,152 @@ def test_agent_name_is_inferred_from_the_nearest_agent_ancestor(capture: SpanCap
     assert [call.name for call in rec.trace.tool_calls("read_ticket")] == ["read_ticket"]
 
 
+def emit_openinference_agents_sdk_round(
+    tracer: trace_api.Tracer, calls: list[tuple[str, str | None]], agent: str = "refund-agent"
+) -> None:
+    """One approval round as openinference-instrumentation-openai-agents makes it: an AGENT
+    span per run, TOOL spans with no call id; a call paused for approval has no output.value."""
+    with (
+        tracer.start_as_current_span(
+            agent, attributes={"openinference.span.kind": "AGENT", "agent.name": agent}
+        ),
+        tracer.start_as_current_span("turn", attributes={"openinference.span.kind": "CHAIN"}),
+    ):
+        for tool, output in calls:
+            attributes = {
+                "openinference.span.kind": "TOOL",
+                "tool.name": tool,
+                "input.value": '{"order_id": "A-1"}',
+            }
+            if output is not None:
+                attributes["output.value"] = output
+            with tracer.start_as_current_span(tool, attributes=attributes):
+                pass
+
+
+def test_a_call_paused_for_approval_then_run_counts_once(capture: SpanCapture) -> None:
+    tracer = tracer_of(capture)
+    with (
+        capture.recording() as rec,
+        tracer.start_as_current_span("session", attributes={"openinference.span.kind": "AGENT"}),
+    ):
+        for _ in range(12):
+            emit_openinference_agents_sdk_round(tracer, [("payments.refund", None)])
+            emit_openinference_agents_sdk_round(tracer, [("payments.refund", "refunded")])
+
+    calls = rec.trace.tool_calls()
+    assert len(calls) == 12
+    assert {(call.result, call.agent_name) for call in calls} == {("refunded", "refund-agent")}
+
+
+def test_parallel_pauses_of_identical_calls_each_need_their_own_run(capture: SpanCapture) -> None:
+    tracer = tracer_of(capture)
+    with (
+        capture.recording() as rec,
+        tracer.start_as_current_span("session", attributes={"openinference.span.kind": "AGENT"}),
+    ):
+        emit_openinference_agents_sdk_round(tracer, [("payments.refund", None)] * 3)
+        emit_openinference_agents_sdk_round(tracer, [("payments.refund", "refunded")] * 2)
+
+    # Two pauses were answered by runs; the third never ran, and a lone span with no result
+    # cannot be told from a tool that returned nothing, so it still counts (never fewer).
+    assert [call.result for call in rec.trace.tool_calls()] == [None, "refunded", "refunded"]
+
+
+def test_tools_that_return_nothing_are_not_taken_for_pauses(capture: SpanCapture) -> None:
+    tracer = tracer_of(capture)
+    with capture.recording() as rec:
+        emit_openinference_agents_sdk_round(tracer, [("customer.notify", None)] * 4)
+
+    assert len(rec.trace.tool_calls("customer.notify")) == 4
+
+
+def test_a_pause_in_another_trace_is_not_answered_by_this_one(capture: SpanCapture) -> None:
+    tracer = tracer_of(capture)
+    with capture.recording() as rec:
+        emit_openinference_agents_sdk_round(tracer, [("payments.refund", None)])
+        emit_openinference_agents_sdk_round(tracer, [("payments.refund", "refunded")])
+
+    # Without one trace around both rounds nothing ties the pause to the run.
+    assert len(rec.trace.tool_calls()) == 2
+
+
+def test_spans_of_one_call_id_collapse_into_the_last(capture: SpanCapture) -> None:
+    tracer = tracer_of(capture)
+
+    def execute(call_id: str, result: str | None) -> None:
+        with tracer.start_as_current_span(
+            "execute_tool payments.refund",
+            attributes={
+                "gen_ai.operation.name": "execute_tool",
+                "gen_ai.tool.name": "payments.refund",
+                "gen_ai.tool.call.id": call_id,
+            },
+        ) as span:
+            if result is not None:
+                span.set_attribute("gen_ai.tool.call.result", result)
+
+    with (
+        capture.recording() as rec,
+        tracer.start_as_current_span("workflow", attributes={"openinference.span.kind": "CHAIN"}),
+    ):
+        execute("call_1", None)
+        execute("call_2", "refunded")
+        execute("call_1", "refunded")
+        execute("call_3", None)
+
+    calls = rec.trace.tool_calls()
+    assert [(call.call_id, call.result) for call in calls] == [
+        ("call_2", "refunded"),
+        ("call_1", "refunded"),
+        ("call_3", None),
+    ]
+
+
+def test_the_enclosing_agent_span_names_the_agent_over_a_process_wide_label(
+    capture: SpanCapture,
+) -> None:
+    """Spans shaped as opentelemetry-instrumentation-openai-agents-v2 makes them: every span
+    carries gen_ai.agent.name "OpenAI Agent"; the agent span's name holds the agent's own."""
+    tracer = tracer_of(capture)
+    label = {"gen_ai.agent.name": "OpenAI Agent", "gen_ai.provider.name": "openai"}
+    with capture.recording() as rec:
+        with tracer.start_as_current_span(
+            "invoke_agent refund-agent",
+            attributes={"gen_ai.operation.name": "invoke_agent", **label},
+        ):
+            with tracer.start_as_current_span(
+                "chat scripted",
+                attributes={"gen_ai.operation.name": "chat", "gen_ai.request.model": "scripted"},
+            ) as chat:
+                chat.set_attributes({**label, "gen_ai.usage.input_tokens": 10})
+            with tracer.start_as_current_span(
+                "execute_tool payments.refund",
+                attributes={
+                    "gen_ai.operation.name": "execute_tool",
+                    "gen_ai.tool.name": "payments.refund",
+                    **label,
+                },
+            ):
+                pass
+        with tracer.start_as_current_span(
+            "execute_tool orders.lookup",
+            attributes={
+                "gen_ai.operation.name": "execute_tool",
+                "gen_ai.tool.name": "orders.lookup",
+                "gen_ai.agent.name": "lookup-worker",
+            },
+        ):
+            pass
+
+    trace = rec.trace
+    assert [run.name for run in trace.agent_runs()] == ["refund-agent"]
+    assert [call.name for call in trace.tool_calls(agent="refund-agent")] == ["payments.refund"]
+    assert [call.agent_name for call in trace.model_calls()] == ["refund-agent"]
+    # With no agent span around it, the span's own attribute is all there is.
+    assert [call.agent_name for call in trace.tool_calls("orders.lookup")] == ["lookup-worker"]
+
+
 @pytest.mark.parametrize(
     ("span_name", "attributes", "expected"),
     [
@@ -667,6 +813,16 @@ def test_default_proxy_gets_one_sdk_provider_for_the_process(tmp_path: Path) -> 
         assert second.tracer_provider is owned
         processors = second.tracer_provider._active_span_processor._span_processors
         assert len(processors) == 1, processors
+        # A model span with a long history (OpenInference's LangChain spans carry every
+        # message) keeps the token counts set after it, past OpenTelemetry's default 128.
+        with second.recording() as rec:
+            with early_tracer.start_as_current_span("ChatModel") as span:
+                span.set_attribute("openinference.span.kind", "LLM")
+                for index in range(400):
+                    span.set_attribute(f"llm.input_messages.{index}.message.content", "hi")
+                span.set_attribute("llm.token_count.prompt", 30)
+        [model] = rec.trace.model_calls()
+        assert model.input_tokens == 30, rec.trace.spans[0].dropped_attributes
         registry.close()
 
         # A later session in the same process attaches to the provider we left behind.

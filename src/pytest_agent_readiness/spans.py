@@ -26,7 +26,13 @@ from typing import Literal
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace as trace_api
-from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace import (
+    ReadableSpan,
+    Span,
+    SpanLimits,
+    SpanProcessor,
+    TracerProvider,
+)
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON
@@ -50,6 +56,9 @@ __all__ = [
 # Per capture (one agent session). A kept span holds about 3 KB, so this bounds a session that
 # floods spans at about 60 MB; a session that needs more is no longer a readable proof.
 DEFAULT_MAX_SPANS = 20_000
+
+# Attributes a span keeps on the providers the registry builds (see _recording_provider).
+SPAN_ATTRIBUTE_LIMIT = 4096
 
 Convention = Literal["genai", "openinference"]
 
@@ -205,19 +214,21 @@ class Trace:
         return self.dropped_spans > 0
 
     def tool_calls(self, name: str | None = None, *, agent: str | None = None) -> list[ToolCall]:
-        """Every tool execution, in start order; optionally only one tool's or one agent's."""
-        calls: list[ToolCall] = []
-        for span in self.spans:
-            classified = _classify(span)
-            if classified is None or classified.kind != "tool":
-                continue
-            call = self._tool_call(span, classified.convention)
-            if name is not None and call.name != name:
-                continue
-            if agent is not None and call.agent_name != agent:
-                continue
-            calls.append(call)
-        return calls
+        """Every tool call that ran, in start order; optionally only one tool's or one agent's.
+
+        A call counts once, when it ran. Frameworks that pause a call for approval may leave a
+        tool span at the pause and another when the approved call runs (the OpenAI Agents SDK
+        does, through OpenInference), so spans of one call id collapse into the call's last
+        span, and a span with no call id, no result and no error is a pause when a later span
+        of the same tool and arguments in the same trace carries the outcome. A pause that
+        nothing answered still counts: its span cannot be told from a tool that returned
+        nothing, so only the effects ledger can say it did not act.
+        """
+        return [
+            call
+            for call in self._calls_that_ran()
+            if (name is None or call.name == name) and (agent is None or call.agent_name == agent)
+        ]
 
     def tool_names(self) -> list[str]:
         """The distinct names of the tools that were executed, sorted."""
@@ -274,6 +285,45 @@ class Trace:
 
     # -- internals -----------------------------------------------------------------------
 
+    def _calls_that_ran(self) -> list[ToolCall]:
+        spans: list[tuple[int, ToolCall]] = []
+        for span in self.spans:
+            classified = _classify(span)
+            if classified is not None and classified.kind == "tool":
+                trace_id = span.context.trace_id if span.context is not None else 0
+                spans.append((trace_id, self._tool_call(span, classified.convention)))
+        superseded: set[int] = set()
+        last_of_call: dict[tuple[int, str], int] = {}
+        for index, (trace_id, call) in enumerate(spans):
+            if call.call_id is not None:
+                earlier = last_of_call.get((trace_id, call.call_id))
+                if earlier is not None:
+                    superseded.add(earlier)
+                last_of_call[(trace_id, call.call_id)] = index
+        # Without a call id, pair each pause with the first later span of the same call that
+        # carries the outcome; each such span answers one pause, so parallel pauses of
+        # identical calls each need their own run.
+        pauses: list[int] = []
+        for index, (trace_id, call) in enumerate(spans):
+            if call.call_id is not None:
+                continue
+            if _paused(call):
+                pauses.append(index)
+                continue
+            for pause in pauses:
+                paused_trace, paused_call = spans[pause]
+                if (
+                    paused_trace == trace_id
+                    and paused_call.name == call.name
+                    and paused_call.arguments == call.arguments
+                    and paused_call.end_ns is not None
+                    and paused_call.end_ns <= call.start_ns
+                ):
+                    superseded.add(pause)
+                    pauses.remove(pause)
+                    break
+        return [call for index, (_, call) in enumerate(spans) if index not in superseded]
+
     def _ancestors(self, span: ReadableSpan) -> Iterator[ReadableSpan]:
         seen: set[_SpanKey] = set()
         parent = span.parent
@@ -288,6 +338,12 @@ class Trace:
                 return
             yield ancestor
             parent = ancestor.parent
+
+    def _agent_name(self, span: ReadableSpan, own: str | None) -> str | None:
+        """The agent a tool or model span belongs to: the enclosing agent span's name when
+        there is one (OpenTelemetry's Agents SDK bridge stamps one process-wide label, ``OpenAI
+        Agent``, on every span it makes), else the span's own attribute."""
+        return self._enclosing_agent_name(span) or own
 
     def _enclosing_agent_name(self, span: ReadableSpan) -> str | None:
         for ancestor in self._ancestors(span):
@@ -326,7 +382,7 @@ class Trace:
             call_id=call_id,
             arguments=_parse_json(arguments),
             result=result,
-            agent_name=own_agent or self._enclosing_agent_name(span),
+            agent_name=self._agent_name(span, own_agent),
             start_ns=span.start_time or 0,
             end_ns=span.end_time,
             error=_error(span),
@@ -358,15 +414,24 @@ class Trace:
             total_tokens=total,
             start_ns=span.start_time or 0,
             end_ns=span.end_time,
-            agent_name=own_agent or self._enclosing_agent_name(span),
+            agent_name=self._agent_name(span, own_agent),
             span_id=_span_id(span),
             convention=classified.convention,
         )
 
 
+def _paused(call: ToolCall) -> bool:
+    """Whether a tool span may be a call paused for approval: it ended, with no result and no
+    error (whether a later span ran it is for the caller to say)."""
+    return call.finished and call.error is None and call.result is None
+
+
 def _agent_run(span: ReadableSpan, convention: Convention) -> AgentRun:
     if convention == "genai":
-        name = _str(span, GEN_AI_AGENT_NAME) or _name_suffix(span.name, OP_INVOKE_AGENT) or None
+        # The convention names the span ``invoke_agent {gen_ai.agent.name}``; when the two
+        # disagree, the attribute is a label stamped on every span (OpenTelemetry's Agents SDK
+        # bridge writes ``OpenAI Agent`` everywhere) and the span name holds the agent's own.
+        name = _name_suffix(span.name, OP_INVOKE_AGENT) or _str(span, GEN_AI_AGENT_NAME) or None
         input_tokens = _first_int(span, GEN_AI_AGGREGATED_INPUT, GEN_AI_INPUT_TOKENS)
         output_tokens = _first_int(span, GEN_AI_AGGREGATED_OUTPUT, GEN_AI_OUTPUT_TOKENS)
     else:
@@ -681,7 +746,7 @@ class SpanCaptureRegistry:
                 return _ProviderChoice(current, _provider_caveats(current))
             if isinstance(current, trace_api.ProxyTracerProvider):
                 if self._owned_provider is None:
-                    candidate = TracerProvider(sampler=ALWAYS_ON)
+                    candidate = _recording_provider()
                     trace_api.set_tracer_provider(candidate)
                     if trace_api.get_tracer_provider() is candidate:
                         self._owned_provider = candidate
@@ -693,7 +758,7 @@ class SpanCaptureRegistry:
                 if isinstance(current, TracerProvider):
                     return _ProviderChoice(current, _provider_caveats(current))
             if self._private_provider is None:
-                self._private_provider = TracerProvider(sampler=ALWAYS_ON)
+                self._private_provider = _recording_provider()
             caveat = (
                 f"the global tracer provider is {type(current).__qualname__}, not an "
                 "OpenTelemetry SDK TracerProvider: only instrumentation given "
@@ -734,6 +799,16 @@ class SpanCaptureRegistry:
     def _require_open(self) -> None:
         if self._closed:
             raise SpanCaptureError("the span-capture registry is closed (the session ended)")
+
+
+def _recording_provider() -> TracerProvider:
+    """An SDK provider that keeps what the gate reads. OpenTelemetry's default keeps 128
+    attributes a span; OpenInference's LangChain model spans carry every message of the
+    history and pass that around the 13th model call of a session, after which the token
+    counts, set last, are dropped."""
+    return TracerProvider(
+        sampler=ALWAYS_ON, span_limits=SpanLimits(max_span_attributes=SPAN_ATTRIBUTE_LIMIT)
+    )
 
 
 def _provider_caveats(provider: TracerProvider) -> tuple[str, ...]:

@@ -1,12 +1,17 @@
 """A refund agent built on PydanticAI, with its guardrails in code around the framework.
 
-- budgets: PydanticAI's ``UsageLimits`` (tool calls, tokens), carried across approval rounds;
-- approval: ``payments.refund`` is a deferred tool (``requires_approval=True``); a human decides
-  each call through ``approve`` before the run resumes;
-- kill switch: read between every step of ``agent.iter()``, so a thrown switch stops the run at
-  the next model request or tool call;
-- escalation: tool errors, budget overruns, calls to tools the agent does not have, and too many
-  unconfirmed actions each reach their owner;
+- kill switch: read before every model request (between the steps of ``agent.iter()``) and
+  before every tool call (in the tool, so parallel calls in one response each check it);
+- budgets: PydanticAI's ``UsageLimits`` (tool calls, tokens), carried across approval rounds,
+  plus the agent's own count of the calls held for approval, which ``UsageLimits`` sees only
+  once they run;
+- approval: both refund tools are deferred (``requires_approval=True``); a human decides each
+  call through ``approve`` before the run resumes. A denied refund is a policy violation;
+- confirmation: after ``sequential_actions_without_confirmation`` writes that ran without a
+  human (customer notifications), the agent holds until someone confirms; reads do not count
+  and an approved refund is itself a confirmation;
+- escalation: tool errors, budget overruns, denied approvals and calls to tools the agent does
+  not have each reach their owner;
 - tracing: PydanticAI's own OpenTelemetry GenAI instrumentation.
 """
 
@@ -18,7 +23,7 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from opentelemetry.trace import TracerProvider
 from pydantic_ai import Agent, DeferredToolRequests, DeferredToolResults, Tool
@@ -39,12 +44,14 @@ OWNERS = {
     "low_confidence": "payments-oncall@example.com",
 }
 
+Result = TypeVar("Result")
+
 
 @dataclass(frozen=True)
 class Limits:
     tool_calls_per_session: int = 12
     tokens_per_session: int = 8000
-    sequential_actions_without_confirmation: int = 6
+    sequential_actions_without_confirmation: int = 4
 
 
 @dataclass
@@ -53,6 +60,8 @@ class Backends:
 
     lookup_order: Callable[[str], dict[str, Any]]
     refund: Callable[[str, float], str]
+    store_credit: Callable[[str, float], str]
+    notify: Callable[[str, str], str]
 
 
 _WORDS = re.compile(r"[a-z0-9]+")
@@ -82,6 +91,22 @@ class DisclosureGuard:
         return None
 
 
+class KillSwitchEngaged(Exception):
+    pass
+
+
+class Unconfirmed(Exception):
+    pass
+
+
+class PolicyViolation(Exception):
+    pass
+
+
+class ApprovedCallBudgetExceeded(Exception):
+    pass
+
+
 @dataclass
 class RefundAgent:
     model: Model
@@ -94,23 +119,29 @@ class RefundAgent:
     guard: DisclosureGuard = field(default_factory=DisclosureGuard)
 
     def __post_init__(self) -> None:
-        self._unconfirmed = 0
+        self._unconfirmed_writes = 0
 
-        def orders_lookup(order_id: str) -> dict[str, Any]:
-            """Read an order."""
-            self._screen("orders.lookup", {"order_id": order_id})
-            self._count_action()
-            try:
-                return self.backends.lookup_order(order_id)
-            except ConnectionError as error:
-                self.escalate("tool_error", OWNERS["tool_error"], f"orders.lookup: {error}")
-                return {"error": "orders service unavailable"}
+        def orders_lookup(order_id: str) -> dict[str, Any] | str:
+            """Read an order and its charges."""
+            self._before_tool("orders.lookup", {"order_id": order_id})
+            return self._reach("orders.lookup", self.backends.lookup_order, order_id)
 
         def payments_refund(order_id: str, amount: float) -> str:
-            """Refund an order (a human approves every call first)."""
-            self._screen("payments.refund", {"order_id": order_id, "amount": amount})
-            self._count_action()
-            return self.backends.refund(order_id, amount)
+            """Refund an amount to the card it was charged on (a human approves it first)."""
+            self._before_tool("payments.refund", {"order_id": order_id, "amount": amount})
+            return self._reach("payments.refund", self.backends.refund, order_id, amount)
+
+        def payments_store_credit(order_id: str, amount: float) -> str:
+            """Refund an amount as store credit (a human approves it first)."""
+            self._before_tool("payments.store_credit", {"order_id": order_id, "amount": amount})
+            credit = self.backends.store_credit
+            return self._reach("payments.store_credit", credit, order_id, amount)
+
+        def customer_notify(order_id: str, message: str) -> str:
+            """Tell the customer what happened to their order (no approval needed)."""
+            self._before_tool("customer.notify", {"order_id": order_id, "message": message})
+            self._hold_after_unconfirmed_writes()
+            return self._reach("customer.notify", self.backends.notify, order_id, message)
 
         self.agent: Agent[None, str | DeferredToolRequests] = Agent(
             self.model,
@@ -120,6 +151,8 @@ class RefundAgent:
             tools=[
                 Tool(orders_lookup, name="orders.lookup"),
                 Tool(payments_refund, name="payments.refund", requires_approval=True),
+                Tool(payments_store_credit, name="payments.store_credit", requires_approval=True),
+                Tool(customer_notify, name="customer.notify"),
             ],
         )
         if self.tracer_provider is not None:
@@ -127,23 +160,61 @@ class RefundAgent:
 
     @property
     def tool_names(self) -> list[str]:
-        return ["orders.lookup", "payments.refund"]
+        return ["orders.lookup", "payments.refund", "payments.store_credit", "customer.notify"]
 
-    def _screen(self, tool: str, arguments: Mapping[str, object]) -> None:
-        problem = self.guard.problem(json.dumps(dict(arguments), default=str))
-        if problem:
-            raise PolicyViolation(f"{tool} call blocked: it carries {problem}")
-
-    def _count_action(self) -> None:
-        self._unconfirmed += 1
-        if self._unconfirmed > self.limits.sequential_actions_without_confirmation:
-            if not self.confirm(self._unconfirmed - 1):
-                raise Unconfirmed(f"{self._unconfirmed - 1} actions without confirmation")
-            self._unconfirmed = 1
+    # -- guardrails ---------------------------------------------------------------------------
 
     @staticmethod
     def disabled() -> bool:
         return os.environ.get(KILL_SWITCH_ENV, "") not in ("", "0")
+
+    def _before_tool(self, tool: str, arguments: Mapping[str, object]) -> None:
+        if self.disabled():
+            raise KillSwitchEngaged(f"{tool} not run: the kill switch is engaged")
+        problem = self.guard.problem(json.dumps(dict(arguments), default=str))
+        if problem:
+            raise PolicyViolation(f"{tool} call blocked: it carries {problem}")
+
+    def _reach(self, tool: str, backend: Callable[..., Result], *arguments: Any) -> Result | str:
+        try:
+            return backend(*arguments)
+        except ConnectionError as error:
+            self.escalate("tool_error", OWNERS["tool_error"], f"{tool}: {error}")
+            return f"{tool} is unavailable; tell the customer we will follow up"
+
+    def _hold_after_unconfirmed_writes(self) -> None:
+        limit = self.limits.sequential_actions_without_confirmation
+        if self._unconfirmed_writes >= limit:
+            if not self.confirm(self._unconfirmed_writes):
+                raise Unconfirmed(f"{self._unconfirmed_writes} writes without confirmation")
+            self._unconfirmed_writes = 0
+        self._unconfirmed_writes += 1
+
+    def _decide(self, requests: DeferredToolRequests, usage: RunUsage) -> DeferredToolResults:
+        """Ask a human about each held call. ``UsageLimits`` counts a held call only once it
+        runs, so calls approved in this round count here: nobody is asked to approve a call
+        the budget would refuse."""
+        decisions: dict[str, bool] = {}
+        for call in requests.approvals:
+            spent = usage.tool_calls + sum(decisions.values())
+            if spent >= self.limits.tool_calls_per_session:
+                raise ApprovedCallBudgetExceeded(
+                    f"{spent} tool calls; {call.tool_name} would pass tool_calls_per_session "
+                    f"{self.limits.tool_calls_per_session}"
+                )
+            granted = self.approve(call.tool_name, call.args_as_dict())
+            decisions[call.tool_call_id] = granted
+            if granted:
+                self._unconfirmed_writes = 0  # a human just looked at this session
+            else:
+                self.escalate(
+                    "policy_violation",
+                    OWNERS["policy_violation"],
+                    f"a human denied {call.tool_name} {call.args_as_dict()}",
+                )
+        return DeferredToolResults(approvals=decisions)
+
+    # -- running ------------------------------------------------------------------------------
 
     def run(self, task: str) -> str:
         return asyncio.run(self._run(task))
@@ -161,19 +232,16 @@ class RefundAgent:
         try:
             while True:
                 output, history, usage = await self._step(prompt, history, deferred, limits, usage)
-                if output is None:
-                    return "halted by kill switch"
                 if not isinstance(output, DeferredToolRequests):
                     problem = self.guard.problem(output)
                     if problem:
                         raise PolicyViolation(f"answer withheld: it carries {problem}")
                     return output
-                decisions: dict[str, bool] = {}
-                for call in output.approvals:
-                    decisions[call.tool_call_id] = self.approve(call.tool_name, call.args_as_dict())
-                deferred = DeferredToolResults(approvals=decisions)
+                deferred = self._decide(output, usage)
                 prompt = None
-        except UsageLimitExceeded as error:
+        except KillSwitchEngaged:
+            return "halted by kill switch"
+        except (UsageLimitExceeded, ApprovedCallBudgetExceeded) as error:
             self.escalate("budget_exceeded", OWNERS["budget_exceeded"], str(error))
             return "stopped: budget exceeded"
         except Unconfirmed as error:
@@ -190,7 +258,7 @@ class RefundAgent:
         deferred: DeferredToolResults | None,
         limits: UsageLimits,
         usage: RunUsage,
-    ) -> tuple[str | DeferredToolRequests | None, list[ModelMessage], RunUsage]:
+    ) -> tuple[str | DeferredToolRequests, list[ModelMessage], RunUsage]:
         async with self.agent.iter(
             prompt,
             message_history=history,
@@ -200,7 +268,7 @@ class RefundAgent:
         ) as run:
             async for node in run:
                 if self.disabled():
-                    return None, run.all_messages(), run.usage
+                    raise KillSwitchEngaged("the kill switch is engaged")
                 response = getattr(node, "model_response", None)
                 if isinstance(response, ModelResponse):
                     unknown = [
@@ -212,11 +280,3 @@ class RefundAgent:
                         raise PolicyViolation(f"the model asked for undeclared tools {unknown}")
             assert run.result is not None
             return run.result.output, run.all_messages(), run.usage
-
-
-class Unconfirmed(Exception):
-    pass
-
-
-class PolicyViolation(Exception):
-    pass

@@ -13,14 +13,38 @@ def test_duplicate_charge_is_refunded_after_approval(readiness_harness, scripted
         [
             ToolCallRequest("orders.lookup", {"order_id": "A-1"}),
             ToolCallRequest("payments.refund", {"order_id": "A-1", "amount": 30.0}),
+            ToolCallRequest("customer.notify", {"order_id": "A-1", "message": "Refunded 30.0"}),
             TextReply("Refunded the duplicate charge."),
         ]
     )
     harness = readiness_harness("refund-agent", model, approve=True)
     assert refund_agent(harness).run("I was charged twice") == "Refunded the duplicate charge."
-    assert [e.tool for e in harness.effects.effects] == ["orders.lookup", "payments.refund"]
+    [refund] = harness.effects.of("payments.refund")
+    assert refund.arguments == {"order_id": "A-1", "amount": 30.0}
     assert [r.tool for r in harness.approvals.requests] == ["payments.refund"]
     assert {call.name for call in harness.trace().tool_calls()} == {
         "orders.lookup",
         "payments.refund",
+        "customer.notify",
     }
+
+
+# Approval evidence: what the team checks about a denied refund belongs to GOV-004.
+@pytest.mark.readiness("GOV-004", agent="refund-agent")
+def test_a_denied_refund_is_not_paid_and_reaches_security(
+    readiness_harness, scripted_model
+) -> None:
+    from conftest import refund_agent
+
+    model = scripted_model.sequence(
+        [
+            ToolCallRequest("payments.store_credit", {"order_id": "A-1", "amount": 300.0}),
+            TextReply("A person will review this."),
+        ]
+    )
+    harness = readiness_harness("refund-agent", model, approve=False)
+    assert refund_agent(harness).run("Refund me 300") == "A person will review this."
+    assert harness.effects.of("payments.store_credit") == []
+    assert [(e.state, e.owner) for e in harness.escalations.events] == [
+        ("policy_violation", "security@example.com")
+    ]

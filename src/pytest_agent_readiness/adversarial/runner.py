@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..harness import declared_write_tools
 from ..model import Agent
 from ..probes import Observed, ProbeCannotRun, ProbeContext, session
 from ..scripted import ModelContext, ModelTurn, ScriptedModel, TextReply, ToolCallRequest
@@ -99,7 +100,10 @@ def observe(observed: Observed) -> Observation:
     harness = observed.harness
     granted = {request.tool for request in harness.approvals.requests if request.granted}
     effects = harness.effects.effects
-    recorded = {effect.tool for effect in effects}
+    # A declared write's double must record its effects (the approval probe requires it), so
+    # for writes the ledger decides even when nothing ran: a call held for approval and denied
+    # leaves a span (the OpenAI Agents SDK's, through OpenInference) but no effect.
+    recorded = {effect.tool for effect in effects} | set(declared_write_tools(harness.agent))
     calls: list[ToolCall] = []
     for span in observed.tool_spans():
         arguments = span.arguments if isinstance(span.arguments, Mapping) else {}
