@@ -13,8 +13,8 @@ _TEMPLATE = """\
 # and keep the next line (the YAML language server reads it).
 # yaml-language-server: $schema=.agent-readiness.schema.json
 #
-# To reach READY, do the steps marked TO DO below, in order, then run `pytest --readiness`
-# again. What is still missing is listed at the end of every run, per agent, with its line.
+# To reach READY, do the steps marked TO DO 1 to 5 below, in order, then run
+# `pytest --readiness` again: each run ends with what is still to do, per agent, by line.
 version: 1
 project: {project}
 gate: {{min_total: 14, min_dimension: 3}}   # the article's defaults: 14 of 20, no dimension under 3
@@ -37,14 +37,14 @@ agents:
     tools:                      # least privilege: writing tools need approval
       lookup: {{access: read}}
       update: {{access: write, approval: required}}
-    # TO DO 3: audit the tools above (does the agent need each, at that access?), then
+    # TO DO 5: audit the tools above (does the agent need each, at that access?), then
     # uncomment the next line with the audit's date; audit again every 90 days.
     # permissions_reviewed: YYYY-MM-DD
     kill_switch:                # engaged by an operator without engineering
       mechanism: env            # env | file | callable | http
       target: {kill_switch_env}
       halt_within_s: 5
-      operators: []             # TO DO 4: who may engage it, e.g. [oncall@yourco.com]
+      operators: []             # TO DO 3: who may engage it, e.g. [oncall@yourco.com]
     budgets:                    # {adapter_file} enforces the same numbers: change both together
       tokens_per_session: 20000
       tool_calls_per_session: 40
@@ -59,7 +59,7 @@ agents:
       - {{signal: output_quality, threshold: 0.8, window: 1d, action: notify}}
     # Prompts are production artifacts: a file, a version, and an older version to roll back
     # to. init wrote {prompt} at 1.0.0 and pinned it in agent-readiness.lock.
-    # TO DO 5: release a second version, so 1.0.0 is there to roll back to: edit the
+    # TO DO 4: release a second version, so 1.0.0 is there to roll back to: edit the
     # prompt, set version: 1.1.0 and rollback_to: 1.0.0 below, then run
     #   agent-readiness lock
     # (the lock keeps 1.0.0's text, so it stays a known rollback target). To name a version
