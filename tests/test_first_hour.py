@@ -328,9 +328,13 @@ def test_atomic_writes_keep_an_existing_files_mode(tmp_path: Path) -> None:
     assert target.read_text() == "new\n"
 
 
-def test_reports_from_the_command_line_honour_the_umask(tmp_path: Path) -> None:
+SARIF = ("--format", "sarif", "--output", "card.sarif")
+
+
+def test_reports_from_the_command_line_honour_the_umask(project: Project, tmp_path: Path) -> None:
+    write_scorecard(project, tmp_path / "card.json", ready=False)
     done = subprocess.run(
-        [sys.executable, "-m", "pytest_agent_readiness.cli", "schema", "--output", "s.json"],
+        [sys.executable, "-m", "pytest_agent_readiness.cli", "report", "card.json", *SARIF],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -338,5 +342,5 @@ def test_reports_from_the_command_line_honour_the_umask(tmp_path: Path) -> None:
         check=False,
         preexec_fn=lambda: os.umask(0o022),  # a real umask, in the child only
     )
-    assert done.returncode == 0, done.stderr
-    assert (tmp_path / "s.json").stat().st_mode & 0o777 == 0o644
+    assert done.returncode == 1, done.stderr
+    assert (tmp_path / "card.sarif").stat().st_mode & 0o777 == 0o644
