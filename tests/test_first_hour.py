@@ -156,6 +156,7 @@ def test_following_inits_comments_alone_reaches_ready(tmp_path: Path) -> None:
         (("schema", "--output", "afile/s.json"), "--output afile/s.json: cannot write it"),
         (("validate", "adir"), "adir: is a directory, not a manifest"),
         (("lock", "adir"), "adir: is a directory, not a manifest"),
+        (("merge", "adir", "--output", "m.json"), "adir: cannot read it: Is a directory"),
     ],
 )
 def test_cli_bad_paths_are_usage_errors(

@@ -247,6 +247,8 @@ def _cmd_merge(args: argparse.Namespace, out: TextIO) -> int:
         scorecard = merge(partials, manifest, registry)
     except (MergeError, ManifestError) as error:
         raise InvalidInput(str(error)) from None
+    except OSError as error:  # a partial that is a directory or unreadable
+        raise InvalidInput(f"{error.filename}: cannot read it: {_reason(error)}") from None
     _write(dumps(scorecard), args.output, out)
     out.write(render_text(scorecard))
     out.write(f"merged {len(partials)} shards into {args.output}\n")
@@ -275,7 +277,10 @@ def _cmd_lock(args: argparse.Namespace, out: TextIO) -> int:
             lock = record_version(lock, prompt, version, content)
     except (ManifestError, LockError) as error:
         raise InvalidInput(str(error)) from None
-    write_lock(target, lock)
+    try:
+        write_lock(target, lock)
+    except OSError as error:
+        raise InvalidInput(f"{target}: cannot write the lock: {_reason(error)}") from None
     pins = ", ".join(
         f"{p.path}@{p.version}" for p in sorted(lock.prompts.values(), key=lambda p: p.path)
     )
