@@ -157,7 +157,7 @@ def _setup_without_plugin_values(config: pytest.Config) -> tuple[Path, Path | No
     """The rootdir and ini file pytest finds from the run's real test paths alone.
 
     pytest has no public API for this: ``_pytest.config.findpaths.determine_setup`` is
-    private (checked against pytest 8.0 to 9.2, whose keyword arguments differ, hence the
+    private (checked against pytest 9.2; its keyword arguments changed across 8.x, hence the
     filtering); when it cannot be called, nothing is refused.
     """
     import inspect
