@@ -368,6 +368,8 @@ def $adapter(harness: Harness) -> AgentHandle:
         # In production: the owners agent-readiness.yaml declares under escalation.
         escalation_owners=harness.escalation_owners,
         tracer_provider=harness.tracer_provider,
+        # What must never leave: in production, your vault's secrets and the text of
+        # prompts/$agent.md; under test, canaries the harness planted in both.
         guard=DisclosureGuard(harness.protected, harness.system_prompt),
     )
     # tools: every tool the agent really has (the probes compare it with the manifest).
