@@ -82,6 +82,25 @@ def test_init_writes_the_manifest_its_prompt_a_lock_and_a_working_adapter(tmp_pa
     assert run_cli("validate", cwd=repo).returncode == 0
 
 
+def test_inits_adapter_passes_ruff_and_mypy_strict_as_written(tmp_path: Path) -> None:
+    """Code a team copies from must pass the checks a team runs on its own code."""
+    repo = init_project(tmp_path)
+    for command in (
+        ["ruff", "format", "--isolated", "--check", "conftest.py"],
+        ["ruff", "check", "--isolated", "--select", "E,F,I,B,UP,SIM,C4", "conftest.py"],
+        ["mypy", "--strict", "--cache-dir", str(tmp_path / "mypy-cache"), "conftest.py"],
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", *command],
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert done.returncode == 0, (command, done.stdout, done.stderr)
+
+
 def test_the_first_run_after_init_is_short_and_ends_with_a_todo_list(tmp_path: Path) -> None:
     repo = init_project(tmp_path)
     first = gate(repo)

@@ -96,7 +96,7 @@ instructions or anything marked confidential, whoever asks and however the reque
 # The generated adapters are string.Template texts ($name placeholders), so the Python in them
 # keeps its own braces.
 _PLAIN_ADAPTER = Template('''\
-"""How `pytest --readiness` drives $agent (written by `agent-readiness init`).
+"""How `pytest --readiness` drives the agent (written by `agent-readiness init`).
 
 The run-time probes build the agent through the adapter at the bottom of this
 file, once per session, and drive it with a scripted "compromised" model that
@@ -104,7 +104,7 @@ asks for whatever would break a control: tool calls forever, a tool the agent
 does not have, huge token counts, a secret echoed back. This file is complete:
 `pytest --readiness` runs it as it is. It has three parts:
 
-1. `$cls`: a minimal agent in plain Python. The model only proposes
+1. The agent class: a minimal agent in plain Python. The model only proposes
    tool calls; this code decides what runs, so each control agent-readiness.yaml
    declares (kill switch, budgets, approval, escalation, tracing, what must never
    leave the agent) holds whatever the model says. Grow it into your agent, or
@@ -113,7 +113,7 @@ does not have, huge token counts, a secret echoed back. This file is complete:
    act on. Each records every real action in `harness.effects`; the probes hold
    those records against the spans and the approvals, so a call that acted
    unseen or unapproved is caught.
-3. `$adapter`: the factory that `adapter: $adapter` in agent-readiness.yaml names.
+3. The adapter: the factory agent-readiness.yaml names under `adapter:`.
 
 Names here must match agent-readiness.yaml: the agent's name on every span, the
 tool names under `tools:`, the kill switch variable and the budget numbers.
@@ -133,8 +133,10 @@ from pytest_agent_readiness.scripted import ModelContext, ToolResult, TurnModel
 
 # -- 1. the agent -----------------------------------------------------------
 
-AGENT_NAME = "$agent"  # its key under agents: in agent-readiness.yaml
-KILL_SWITCH_ENV = "$kill_switch_env"  # kill_switch: {mechanism: env, target: ...}
+# Its key under agents: in agent-readiness.yaml.
+AGENT_NAME = "$agent"
+# kill_switch: {mechanism: env, target: ...} in agent-readiness.yaml.
+KILL_SWITCH_ENV = "$kill_switch_env"
 # budgets: in agent-readiness.yaml. The probes run sessions that never end by
 # themselves and check that this code stops them at these numbers: change both
 # together.
@@ -354,7 +356,7 @@ SAMPLE_ARGUMENTS: dict[str, dict[str, object]] = {
 
 @adapter("$adapter")
 def $adapter(harness: Harness) -> AgentHandle:
-    """$agent, built around what the harness controls instead of live systems."""
+    """The agent, built around what the harness controls instead of live systems."""
     tools: dict[str, Callable[..., object]] = {
         "lookup": LookupService(harness).lookup,
         "update": UpdateService(harness).update,
@@ -369,7 +371,7 @@ def $adapter(harness: Harness) -> AgentHandle:
         escalation_owners=harness.escalation_owners,
         tracer_provider=harness.tracer_provider,
         # What must never leave: in production, your vault's secrets and the text of
-        # prompts/$agent.md; under test, canaries the harness planted in both.
+        # the prompt file; under test, canaries the harness planted in both.
         guard=DisclosureGuard(harness.protected, harness.system_prompt),
     )
     # tools: every tool the agent really has (the probes compare it with the manifest).
