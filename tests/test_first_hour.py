@@ -326,6 +326,40 @@ def test_readiness_json_written_with_a_space_is_refused_on_the_next_run(
     assert json.loads(card.read_text())["verdict"] == "not_ready"
 
 
+def test_a_manifest_written_with_a_space_is_refused_when_it_hides_the_ini_file(
+    pytester: pytest.Pytester,
+) -> None:
+    project = pytester.path / "project"
+    project.mkdir()
+    assert run_cli("init", cwd=project).returncode == 0
+    (project / "pytest.ini").write_text("[pytest]\n")
+    policy = pytester.path / "policy"
+    policy.mkdir()
+    (project / "agent-readiness.yaml").rename(policy / "agent-readiness.yaml")
+    # With --rootdir given, pytest looks for the ini file from the common ancestor of the test
+    # paths it saw, the manifest's directory among them: project/pytest.ini is never read.
+    manifest = str(policy / "agent-readiness.yaml")
+    spaced = pytester.run(
+        *(sys.executable, "-m", "pytest", str(project), "--rootdir", str(project)),
+        *("--readiness", "--readiness-manifest", manifest),
+    )
+    assert spaced.ret == pytest.ExitCode.USAGE_ERROR
+    assert f"the ini file is none, not {project / 'pytest.ini'}" in spaced.stderr.str()
+    assert f"write --readiness-manifest={manifest}" in spaced.stderr.str()
+
+
+def test_a_path_written_with_a_space_that_changes_nothing_is_accepted(
+    pytester: pytest.Pytester,
+) -> None:
+    assert run_cli("init", cwd=pytester.path).returncode == 0
+    pytester.makeini("[pytest]\n")
+    run = pytester.runpytest_subprocess(
+        "--readiness", "-p", "no:randomly", "--readiness-manifest", "agent-readiness.yaml"
+    )
+    assert run.ret == pytest.ExitCode.TESTS_FAILED  # judged: not ready until the TO DOs are done
+    assert "to do, in order" in run.stdout.str()
+
+
 # -- files written atomically honour the umask ---------------------------------------------
 
 

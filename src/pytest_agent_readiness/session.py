@@ -145,11 +145,14 @@ def _space_form_problem(config: pytest.Config) -> str | None:
     if intended is None or intended == (config.rootpath, config.inipath):
         return None
     option, value = taken[0]
+    if intended[0] != config.rootpath:
+        effect = f"the rootdir is {config.rootpath}, not {intended[0]}"
+    else:
+        effect = f"the ini file is {config.inipath or 'none'}, not {intended[1] or 'none'}"
     return (
         f"{option} {value}: written with a space, an existing path is read by pytest as a test "
         f"path while it looks for its rootdir and ini file, before it knows {option} takes a "
-        f"value (so the rootdir is {config.rootpath}, not {intended[0]}); write "
-        f"{option}={value}"
+        f"value (so {effect}); write {option}={value}"
     )
 
 
