@@ -123,7 +123,7 @@ def test_the_first_run_after_init_is_short_and_ends_with_a_todo_list(tmp_path: P
     assert "lock --record" in first.stdout  # INF-003 says how to record a rollback version
 
 
-def follow_inits_comments(repo: Path) -> None:
+def follow_inits_comments(repo: Path, *, skip_review: bool = False) -> None:
     """The edits the manifest's TO DO comments ask for, made as a human would."""
     manifest = repo / "agent-readiness.yaml"
     text = manifest.read_text()
@@ -143,7 +143,8 @@ def follow_inits_comments(repo: Path) -> None:
         f"- {{path: prompts/{AGENT}.md, version: 1.0.0}}",
         f"- {{path: prompts/{AGENT}.md, version: 1.1.0, rollback_to: 1.0.0}}",
     )
-    edit("# permissions_reviewed: YYYY-MM-DD", f"permissions_reviewed: {date.today()}")
+    if not skip_review:
+        edit("# permissions_reviewed: YYYY-MM-DD", f"permissions_reviewed: {date.today()}")
     manifest.write_text(text)
     prompt = repo / "prompts" / f"{AGENT}.md"
     prompt.write_text(prompt.read_text() + "Escalate anything about money to a person.\n")
@@ -158,6 +159,15 @@ def test_following_inits_comments_alone_reaches_ready(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stdout[-4000:]
     assert "VERDICT: READY" in run.stdout
     assert "to do, in order" not in run.stdout
+
+
+def test_a_ready_run_still_lists_what_fails_without_blocking(tmp_path: Path) -> None:
+    repo = init_project(tmp_path)
+    follow_inits_comments(repo, skip_review=True)  # GOV-005 is standard: not a blocker
+    run = gate(repo)
+    assert "VERDICT: READY" in run.stdout, run.stdout[-4000:]
+    assert "to do, in order (these fail without blocking the gate):" in run.stdout
+    assert [item.split()[2] for item in todo_items(run.stdout)] == ["GOV-005"]
 
 
 # -- bad input: a usage error or a failing check, never a traceback -----------------------

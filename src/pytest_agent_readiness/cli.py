@@ -256,7 +256,15 @@ def _cmd_merge(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_lock(args: argparse.Namespace, out: TextIO) -> int:
-    from .lock import LockError, build_lock, lock_path_for, read_lock, record_version, write_lock
+    from .lock import (
+        LOCK_NAME,
+        LockError,
+        build_lock,
+        lock_path_for,
+        read_lock,
+        record_version,
+        write_lock,
+    )
     from .manifest import ManifestError, load_manifest
 
     path = _manifest_file(args.manifest)
@@ -284,7 +292,8 @@ def _cmd_lock(args: argparse.Namespace, out: TextIO) -> int:
     pins = ", ".join(
         f"{p.path}@{p.version}" for p in sorted(lock.prompts.values(), key=lambda p: p.path)
     )
-    out.write(f"wrote {target}: {pins or 'no prompts declared'}\n")
+    # The lock sits beside the manifest: name it the way the manifest was named.
+    out.write(f"wrote {path.parent / LOCK_NAME}: {pins or 'no prompts declared'}\n")
     return EXIT_OK
 
 
