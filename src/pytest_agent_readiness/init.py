@@ -362,7 +362,9 @@ def $adapter(harness: Harness) -> AgentHandle:
         "update": UpdateService(harness).update,
     }
     agent = $cls(
-        harness.model,  # the scripted model; in production, your model client
+        # The scripted model; in production your model client, and under
+        # --readiness-live (harness.live is true) that real model here too.
+        harness.model,
         tools,
         approve=harness.request_approval,
         confirm=harness.confirm,
