@@ -49,7 +49,7 @@ def test_init_writes_a_valid_manifest_that_is_not_ready(tmp_path: Path) -> None:
     result = run_cli("init", cwd=repo)
     assert result.returncode == 0, result.stderr
     manifest_path = repo / "agent-readiness.yaml"
-    assert "fill in the owners" in result.stdout
+    assert "TO DO 1-5" in result.stdout
     manifest = load_manifest(manifest_path)
     assert list(manifest.agents) == ["refund-helper-agent"]
     assert "# yaml-language-server: $schema=" in manifest_path.read_text()
@@ -70,7 +70,7 @@ def test_init_writes_a_stub_adapter_the_probes_fail_on(tmp_path: Path) -> None:
     stub = (repo / "conftest.py").read_text()
     assert '@adapter("helper_agent")' in stub
     assert "harness.pydantic_ai_model()" in stub
-    assert "(pydantic-ai)" in result.stdout
+    assert "(pydantic-ai: a stub to fill in" in result.stdout
     gate = subprocess.run(
         [sys.executable, "-m", "pytest", "--readiness", "-p", "no:randomly", "-k", "kill"],
         cwd=repo,

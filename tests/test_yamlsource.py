@@ -541,15 +541,23 @@ SYNTAX_AND_STRUCTURE_ERRORS = [
     # Syntax errors keep PyYAML's position and explanation.
     ("a:\n\tb: 1\n", 2, 1, "YAML does not allow tabs for indentation, use spaces", ""),
     ("a: 1\n\tb: 2\n", 2, 1, "YAML does not allow tabs for indentation, use spaces", ""),
+    # An unclosed quote is reported where it opened, not where YAML gave up reading.
     (
         "a: 'unclosed\nb: 2\n",
-        3,
         1,
-        "found unexpected end of stream (while scanning a quoted scalar that starts at line 1, "
-        "column 4)",
+        4,
+        "the quoted string that opens here is never closed on this line: YAML read on to "
+        "line 3, column 1 (found unexpected end of stream); close the quote",
         "",
     ),
-    ('a: "unclosed\n', 2, 1, "while scanning a quoted scalar that starts at line 1", ""),
+    ('a: "unclosed\n', 1, 4, "never closed on this line", ""),
+    (
+        'a:\n  b: 1\n  c: "run on\n  d: 2\n  e: {f: "x", g: 1}\n',
+        3,
+        6,
+        "never closed on this line: YAML read on to line 5",
+        "",
+    ),
     ("a:\n  b: 1\n c: 2\n", 3, 2, "while parsing a block mapping that starts at line 1", ""),
     ("a: [1, 2\nb: 3\n", 2, 2, "while parsing a flow sequence that starts at line 1, col", ""),
     ("a: b: c\n", 1, 5, "mapping values are not allowed", ""),

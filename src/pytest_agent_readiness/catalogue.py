@@ -7,6 +7,7 @@ raises a check's level through :class:`~.checks.Evidence`, never through these f
 from __future__ import annotations
 
 import json
+import math
 import re
 from datetime import date
 from pathlib import Path
@@ -429,11 +430,21 @@ def check_prompts(agent: Agent, context: CheckContext) -> Finding:
         return Finding.missing("no prompts declared", *base)
     for prompt in agent.prompts:
         path = (*base, "prompts", prompt.index)
-        file = context.resolve(prompt.path)
-        if not file.is_file():
-            return Finding.missing(f"prompt file {prompt.path} does not exist", *path, "path")
+        unreadable = _prompt_text_problem(context.resolve(prompt.path), prompt.path)
+        if unreadable:
+            return Finding.missing(unreadable, *path, "path")
         if prompt.rollback_to is None:
-            return Finding.missing(f"prompt {prompt.path} has no rollback_to version", *path)
+            # Imported here: lock imports scorecard, which imports scoring, which imports this.
+            from .lock import LOCK_COMMAND, record_hint
+
+            return Finding.missing(
+                f"prompt {prompt.path} has no rollback_to version: when you release the next "
+                f"version, keep {prompt.version} as its rollback_to and run `{LOCK_COMMAND}` "
+                f"(the lock keeps {prompt.version}'s text); to name an older version the lock "
+                f"never saw, record it first: `{record_hint(prompt.path, 'VERSION')}`",
+                *path,
+                "version",
+            )
         if semver_key(prompt.rollback_to) >= semver_key(prompt.version):
             return Finding.missing(
                 f"prompt {prompt.path}: rollback_to {prompt.rollback_to} is not older than "
@@ -443,6 +454,24 @@ def check_prompts(agent: Agent, context: CheckContext) -> Finding:
             )
     versions = ", ".join(f"{p.path}@{p.version}" for p in agent.prompts)
     return Finding.ok(f"versioned prompts: {versions}", *base, "prompts")
+
+
+def _prompt_text_problem(file: Path, shown: str) -> str | None:
+    """Why the prompt file cannot serve as a system prompt (missing, not a file, not UTF-8)."""
+    try:
+        file.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        return f"prompt file {shown} does not exist"
+    except IsADirectoryError:
+        return f"prompt file {shown} is a directory, not a file"
+    except UnicodeDecodeError as error:
+        return (
+            f"prompt file {shown} is not UTF-8 text (byte 0x{error.object[error.start]:02x} at "
+            f"offset {error.start}): a prompt is text a model reads; save it as UTF-8"
+        )
+    except OSError as error:
+        return f"prompt file {shown} cannot be read: {error.strerror or type(error).__name__}"
+    return None
 
 
 def _lock_findings(agent: Agent, context: CheckContext) -> list[Any]:
@@ -569,6 +598,18 @@ def check_measured_outcomes(agent: Agent, context: CheckContext) -> Finding:
         return Finding.missing(
             f"measured outcomes file {outcomes.measured_path} does not exist", *path
         )
+    except IsADirectoryError:
+        return Finding.missing(
+            f"measured outcomes file {outcomes.measured_path} is a directory: name the JSON or "
+            "YAML file your export writes",
+            *path,
+        )
+    except OSError as error:
+        return Finding.missing(
+            f"measured outcomes file {outcomes.measured_path} cannot be read: "
+            f"{error.strerror or type(error).__name__}",
+            *path,
+        )
     except (ValueError, yaml.YAMLError, UnicodeDecodeError) as error:
         first = str(error).splitlines()[0]
         return Finding.missing(
@@ -583,6 +624,9 @@ def check_measured_outcomes(agent: Agent, context: CheckContext) -> Finding:
         value = measured.get(metric)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             misses.append(f"{metric} not measured")
+            continue
+        if not math.isfinite(value):  # NaN compares false with every threshold: never a pass
+            misses.append(f"{metric} {value} is not a finite number")
             continue
         bounds = outcomes.thresholds.get(metric, {})
         if "min" in bounds and value < bounds["min"]:
@@ -748,7 +792,8 @@ BUILTIN_CHECKS: tuple[Check, ...] = (
         "critical",
         "declaration",
         "Run `agent-readiness lock` after every prompt change, and bump the prompt's version when "
-        "its text changes.",
+        "its text changes; `agent-readiness lock --record PROMPT@VERSION=FILE` records a "
+        "rollback version the lock never saw.",
         check_prompt_lock,
     ),
     Check(
@@ -777,7 +822,9 @@ BUILTIN_CHECKS: tuple[Check, ...] = (
         "Prompts versioned with a rollback version",
         "critical",
         "declaration",
-        "Keep each prompt in a file with a semantic version and an older rollback_to version.",
+        "Keep each prompt in a UTF-8 file with a semantic version and an older rollback_to "
+        "version the lock knows: bump version, keep the old one as rollback_to, run "
+        "`agent-readiness lock` (`--record PROMPT@VERSION=FILE` adds a version it never saw).",
         check_prompts,
     ),
     Check(

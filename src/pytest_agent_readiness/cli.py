@@ -29,13 +29,29 @@ class InvalidInput(Exception):
     """A user's input the command cannot use; the message says what and where."""
 
 
+def _reason(error: OSError) -> str:
+    """What went wrong with a path, in the operating system's words."""
+    return error.strerror or type(error).__name__
+
+
+def _manifest_file(text: str, hint: str = "") -> Path:
+    """The manifest at ``text``, refusing a missing path or a directory by name."""
+    path = Path(text)
+    if path.is_dir():
+        raise InvalidInput(
+            f"{path}: is a directory, not a manifest; pass the manifest file "
+            f"(e.g. {path / 'agent-readiness.yaml'})"
+        )
+    if not path.is_file():
+        raise InvalidInput(f"{path}: no such manifest{hint}")
+    return path
+
+
 def _cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
     from .catalogue import BUILTIN_CHECKS
     from .manifest import ManifestError, load_manifest
 
-    path = Path(args.manifest)
-    if not path.is_file():
-        raise InvalidInput(f"{path}: no such manifest")
+    path = _manifest_file(args.manifest)
     try:
         manifest = load_manifest(path, display=str(args.manifest))
     except ManifestError as error:
@@ -54,9 +70,12 @@ def _cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_init(args: argparse.Namespace, out: TextIO) -> int:
-    from .init import detect_framework, render_adapter, render_manifest
+    from .init import detect_framework, prompt_path, render_adapter, render_manifest, render_prompt
 
     root = Path(args.directory)
+    if not root.is_dir():
+        what = "not a directory" if root.exists() else "no such directory"
+        raise InvalidInput(f"{root}: {what}; create the repository's directory first")
     target = root / "agent-readiness.yaml"
     # The adapter goes in the root conftest.py when there is none; beside it otherwise.
     adapter = root / (
@@ -65,17 +84,55 @@ def _cmd_init(args: argparse.Namespace, out: TextIO) -> int:
     for path in (target, adapter):
         if path.exists() and not args.force:
             raise InvalidInput(f"{path} already exists; pass --force to overwrite it")
-    target.write_text(render_manifest(root), encoding="utf-8")
-    adapter.write_text(render_adapter(root), encoding="utf-8")
+    prompt = root / prompt_path(root)
+    try:
+        target.write_text(render_manifest(root, adapter.name), encoding="utf-8")
+        adapter.write_text(render_adapter(root, adapter.name), encoding="utf-8")
+        # A prompt that is already there is the team's: it is locked as it is, never replaced.
+        wrote_prompt = not prompt.exists()
+        if wrote_prompt:
+            prompt.parent.mkdir(parents=True, exist_ok=True)
+            prompt.write_text(render_prompt(root), encoding="utf-8")
+    except OSError as error:
+        raise InvalidInput(f"{root}: cannot write the starting files: {_reason(error)}") from None
+    framework = detect_framework(root)
     out.write(
-        f"wrote {target}: fill in the owners, then run `pytest --readiness`\n"
-        "(it scores as not ready until a named person owns each agent)\n"
-        f"wrote {adapter}: a stub adapter ({detect_framework(root)}) the run-time probes drive "
-        "the agent through; until it builds the agent, the probes fail\n"
+        f"wrote {target}: the manifest; its comments mark what to do (TO DO 1-5) before the "
+        "gate can say ready\n"
+        f"wrote {adapter}: the adapter the run-time probes drive the agent through ("
+        + (
+            "a complete minimal plain-Python agent with its guardrails in code)\n"
+            if framework == "plain"
+            else f"{framework}: a stub to fill in; until it builds the agent, the probes fail)\n"
+        )
     )
+    out.write(
+        f"{'wrote' if wrote_prompt else 'kept'} {prompt}: the agent's system prompt, version "
+        "1.0.0\n"
+    )
+    out.write(_init_lock(target) + "\n")
     if adapter.name != "conftest.py":
         out.write(f'add pytest_plugins = ["{adapter.stem}"] to {root / "conftest.py"}\n')
+    out.write("next: run `pytest --readiness`; it ends with what is left to do\n")
     return EXIT_OK
+
+
+def _init_lock(manifest_path: Path) -> str:
+    """Pin the starting prompt in the lock beside ``manifest_path``; say what was done."""
+    from .lock import LOCK_NAME, LockError, build_lock, lock_path_for, read_lock, write_lock
+    from .manifest import ManifestError, load_manifest
+
+    try:
+        manifest = load_manifest(manifest_path)
+        target = lock_path_for(manifest)
+        previous = read_lock(target) if target.is_file() else None
+        write_lock(target, build_lock(manifest, previous))
+    except (ManifestError, LockError) as error:
+        # The manifest and adapter are written and usable; INF-005 will say the same again.
+        return f"did not lock the prompt ({error}); fix that, then run `agent-readiness lock`"
+    except OSError as error:
+        return f"did not write {LOCK_NAME}: {_reason(error)}; run `agent-readiness lock`"
+    return f"wrote {manifest_path.parent / LOCK_NAME}: the prompt pinned by hash at 1.0.0"
 
 
 REPORT_FORMATS = ("text", "json", "markdown", "junit", "sarif", "github", "html")
@@ -86,10 +143,15 @@ FAIL_ON = ("blocker", "not-ready", "never")
 def _load(path_text: str, what: str = "scorecard") -> dict[str, Any]:
     from .scorecard import ScorecardError, load_scorecard
 
+    path = Path(path_text)
+    if path.is_dir():
+        raise InvalidInput(f"{what}: {path}: is a directory, not a scorecard file")
     try:
-        return load_scorecard(Path(path_text))
+        return load_scorecard(path)
     except ScorecardError as error:
         raise InvalidInput(f"{what}: {error}") from None
+    except OSError as error:
+        raise InvalidInput(f"{what}: {path}: cannot read it: {_reason(error)}") from None
 
 
 def _is_ready(scorecard: Mapping[str, Any]) -> bool:
@@ -121,13 +183,19 @@ def render_report(
     return RENDERERS[format](scorecard)
 
 
-def _write(text: str, output: str | None, out: TextIO) -> None:
-    if output:
-        from .scorecard import write_atomic
-
-        write_atomic(Path(output), text)
-    else:
+def _write(text: str, output: str | None, out: TextIO, option: str = "--output") -> None:
+    if not output:
         out.write(text)
+        return
+    from .scorecard import write_atomic
+
+    path = Path(output)
+    if path.is_dir():
+        raise InvalidInput(f"{option} {output}: is a directory; name a file to write")
+    try:
+        write_atomic(path, text)
+    except OSError as error:
+        raise InvalidInput(f"{option} {output}: cannot write it: {_reason(error)}") from None
 
 
 def _cmd_report(args: argparse.Namespace, out: TextIO) -> int:
@@ -166,34 +234,40 @@ def _cmd_merge(args: argparse.Namespace, out: TextIO) -> int:
     from .checks import CheckRegistry
     from .manifest import ManifestError, load_manifest
     from .reports.terminal import render_text
-    from .scorecard import dumps, write_atomic
+    from .scorecard import dumps
     from .shards import MergeError, merge, read_partial
 
     try:
         partials = [read_partial(Path(path)) for path in args.partials]
         shown = str(partials[0].document["manifest"]["path"]) if partials else ""
-        manifest_path = Path(args.manifest or shown)
-        if not manifest_path.is_file():
-            raise InvalidInput(f"{manifest_path}: no such manifest (pass --manifest)")
+        manifest_path = _manifest_file(args.manifest or shown, " (pass --manifest)")
         manifest = load_manifest(manifest_path, display=shown or str(manifest_path))
         registry = CheckRegistry()
         registry.extend(BUILTIN_CHECKS)
         scorecard = merge(partials, manifest, registry)
     except (MergeError, ManifestError) as error:
         raise InvalidInput(str(error)) from None
-    write_atomic(Path(args.output), dumps(scorecard))
+    except OSError as error:  # a partial that is a directory or unreadable
+        raise InvalidInput(f"{error.filename}: cannot read it: {_reason(error)}") from None
+    _write(dumps(scorecard), args.output, out)
     out.write(render_text(scorecard))
     out.write(f"merged {len(partials)} shards into {args.output}\n")
     return EXIT_OK if scorecard["verdict"] == "ready" else EXIT_NOT_READY
 
 
 def _cmd_lock(args: argparse.Namespace, out: TextIO) -> int:
-    from .lock import LockError, build_lock, lock_path_for, read_lock, record_version, write_lock
+    from .lock import (
+        LOCK_NAME,
+        LockError,
+        build_lock,
+        lock_path_for,
+        read_lock,
+        record_version,
+        write_lock,
+    )
     from .manifest import ManifestError, load_manifest
 
-    path = Path(args.manifest)
-    if not path.is_file():
-        raise InvalidInput(f"{path}: no such manifest")
+    path = _manifest_file(args.manifest)
     try:
         manifest = load_manifest(path, display=str(args.manifest))
         target = lock_path_for(manifest)
@@ -211,11 +285,15 @@ def _cmd_lock(args: argparse.Namespace, out: TextIO) -> int:
             lock = record_version(lock, prompt, version, content)
     except (ManifestError, LockError) as error:
         raise InvalidInput(str(error)) from None
-    write_lock(target, lock)
+    try:
+        write_lock(target, lock)
+    except OSError as error:
+        raise InvalidInput(f"{target}: cannot write the lock: {_reason(error)}") from None
     pins = ", ".join(
         f"{p.path}@{p.version}" for p in sorted(lock.prompts.values(), key=lambda p: p.path)
     )
-    out.write(f"wrote {target}: {pins or 'no prompts declared'}\n")
+    # The lock sits beside the manifest: name it the way the manifest was named.
+    out.write(f"wrote {path.parent / LOCK_NAME}: {pins or 'no prompts declared'}\n")
     return EXIT_OK
 
 
@@ -224,11 +302,7 @@ def _cmd_schema(args: argparse.Namespace, out: TextIO) -> int:
 
     from .manifest import manifest_schema
 
-    text = json.dumps(manifest_schema(), indent=2) + "\n"
-    if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
-    else:
-        out.write(text)
+    _write(json.dumps(manifest_schema(), indent=2) + "\n", args.output, out)
     return EXIT_OK
 
 

@@ -11,9 +11,10 @@ Rules the gate enforces from it (:func:`verify`):
   is a critical finding, and :func:`build_lock` refuses to re-lock it under the old version.
 - ``rollback_to`` must be a version in the file's lock history. Only the history counts, not git
   tags or other files: the history is what proves which bytes that version was, and it is there
-  on every checkout (shallow CI clones have no tags). To record an older version once, check the
-  file out at that version, set that version in the manifest, run ``agent-readiness lock``, then
-  restore the current file and version and lock again (or call :func:`record_version`).
+  on every checkout (shallow CI clones have no tags). Each version ``agent-readiness lock`` pins
+  stays in the history, so bumping a prompt's version keeps the old one as a rollback target; an
+  older version the lock never saw is recorded once from a copy of its text with
+  ``agent-readiness lock --record PROMPT@VERSION=FILE`` (:func:`record_version`).
 - Hashes are taken over the file's bytes with CRLF line endings read as LF, so a Windows checkout
   (``core.autocrlf``) of an unchanged prompt is not a change. Nothing else is normalised: a BOM,
   trailing whitespace or a lone CR is a change, because a model sees it.
@@ -59,6 +60,7 @@ __all__ = [
     "normalise_prompt_path",
     "prompt_sha256",
     "read_lock",
+    "record_hint",
     "record_version",
     "verify",
     "write_lock",
@@ -587,10 +589,15 @@ def _verify_prompt(
         yield finding(
             "rollback-unknown",
             f"{path}: rollback_to {rollback} is not in the lock history "
-            f"(locked: {_versions(entry)}), so its content is unknown; lock it once: check out "
-            f"the file at {rollback}, declare version {rollback}, run `{LOCK_COMMAND}`, then "
-            "restore the current version and lock again",
+            f"(locked: {_versions(entry)}), so its content is unknown; record it once from a "
+            f"copy of its text: `{record_hint(path, rollback)}` (e.g. FILE from "
+            f"`git show COMMIT:{path}`), or roll back to a locked version",
         )
+
+
+def record_hint(path: str, version: str) -> str:
+    """The command that records ``version`` of the prompt at ``path`` from a copy of its text."""
+    return f"{LOCK_COMMAND} --record {path}@{version}=FILE"
 
 
 def _versions(entry: LockedPrompt) -> str:

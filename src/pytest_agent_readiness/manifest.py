@@ -11,6 +11,7 @@ import dataclasses
 import difflib
 import hashlib
 import json
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -136,6 +137,18 @@ def _fast_validator() -> Any:
 
 def validate_document(document: Document) -> Iterator[Problem]:
     """Every schema violation in ``document``, in document order."""
+    # JSON Schema's "number" admits NaN and infinities (YAML's .nan, .inf), and NaN passes every
+    # minimum and maximum: a kill switch that must "halt within nan seconds" would validate.
+    non_finite = list(_non_finite(document.data, ()))
+    if non_finite:
+        for path, value in non_finite:
+            yield _problem_at(
+                document,
+                path,
+                f"{'.nan' if math.isnan(value) else '.inf' if value > 0 else '-.inf'} is not a "
+                "finite number; write a number such as 5 or 0.2",
+            )
+        return
     verdict = certainly_valid(
         "pytest_agent_readiness", f"schemas/{SCHEMA_RESOURCE}", document.data, formats=True
     )
@@ -154,6 +167,19 @@ def validate_document(document: Document) -> Iterator[Problem]:
         if str(problem) not in seen:
             seen.add(str(problem))
             yield problem
+
+
+def _non_finite(
+    value: object, path: tuple[str | int, ...]
+) -> Iterator[tuple[tuple[str | int, ...], float]]:
+    if isinstance(value, float) and not math.isfinite(value):
+        yield path, value
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _non_finite(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _non_finite(item, (*path, index))
 
 
 def _problem_at(document: Document, path: Sequence[str | int], message: str) -> Problem:

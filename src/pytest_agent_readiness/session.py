@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import pickle
 from collections.abc import Generator, Iterable, Mapping, Sequence
@@ -130,6 +131,81 @@ def _path_option(config: pytest.Config, name: str) -> Path | None:
     return None
 
 
+# Options whose value is a path that may exist when the run starts.
+_PATH_OPTIONS = ("--readiness-json", "--readiness-manifest")
+
+
+def _space_form_problem(config: pytest.Config) -> str | None:
+    """Refuse ``--readiness-json PATH`` (a space, not ``=``) when PATH misled pytest's setup.
+
+    pytest finds its rootdir and ini file before it loads this plugin, so it does not yet
+    know these options take a value: a value written after a space that names an existing
+    file is taken for a test path there, and the rootdir and ini file are found from it. The
+    first run writes the scorecard; the next one starts from the wrong directory. When that
+    changed the rootdir or ini file, say so and how to write it; otherwise it did no harm.
+    """
+    args = list(config.invocation_params.args)
+    base = config.invocation_params.dir
+    taken = [
+        (option, value)
+        for option, value in itertools.pairwise(args)
+        if option in _PATH_OPTIONS and Path(base, value).exists()
+    ]
+    if not taken:
+        return None
+    intended = _setup_without_plugin_values(config)
+    if intended is None or intended == (config.rootpath, config.inipath):
+        return None
+    option, value = taken[0]
+    if intended[0] != config.rootpath:
+        effect = f"the rootdir is {config.rootpath}, not {intended[0]}"
+    else:
+        effect = f"the ini file is {config.inipath or 'none'}, not {intended[1] or 'none'}"
+    return (
+        f"{option} {value}: written with a space, an existing path is read by pytest as a test "
+        f"path while it looks for its rootdir and ini file, before it knows {option} takes a "
+        f"value (so {effect}); write {option}={value}"
+    )
+
+
+def _setup_without_plugin_values(config: pytest.Config) -> tuple[Path, Path | None] | None:
+    """The rootdir and ini file pytest finds from the run's real test paths alone.
+
+    pytest has no public API for this: ``_pytest.config.findpaths.determine_setup`` is
+    private (checked against pytest 9.2; its keyword arguments changed across 8.x, hence the
+    filtering); when it cannot be called, nothing is refused.
+    """
+    import inspect
+
+    try:
+        from _pytest.config.findpaths import determine_setup
+
+        offered: dict[str, Any] = {
+            "inifile": config.option.inifilename,
+            "override_ini": config.option.override_ini,
+            "args": list(config.option.file_or_dir or []),
+            "rootdir_cmd_arg": config.option.rootdir or None,
+            "invocation_dir": config.invocation_params.dir,
+        }
+        accepted = inspect.signature(determine_setup).parameters
+        found = determine_setup(**{k: v for k, v in offered.items() if k in accepted})
+    except Exception:  # a private API that moved: never refuse a run on a guess
+        return None
+    return Path(found[0]), (Path(found[1]) if found[1] is not None else None)
+
+
+def _output_path_problem(option: str, path: Path) -> str | None:
+    """Why the run could not write a report to ``path``: found before the run, not after."""
+    if path.is_dir():
+        return f"{option} {path}: is a directory; name a file to write, e.g. {path / 'x.json'}"
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                return f"{option} {path}: {parent} is a file, not a directory"
+            break
+    return None
+
+
 def _report_targets(config: pytest.Config, *, remove_stale: bool) -> tuple[tuple[str, Path], ...]:
     """``--readiness-report FORMAT=PATH`` values (or the ini list), checked at configure time."""
     from .cli import REPORT_FORMATS
@@ -148,6 +224,9 @@ def _report_targets(config: pytest.Config, *, remove_stale: bool) -> tuple[tuple
                 f"{', '.join(REPORT_FORMATS)}, got {value!r}"
             )
         targets.append((format, Path(base, target)))
+        problem = _output_path_problem("--readiness-report", Path(base, target))
+        if problem:
+            raise pytest.UsageError(problem)
     if remove_stale:
         # Like the JSON: a report from an earlier run must never pass for this run's.
         for _, path in targets:
@@ -209,12 +288,19 @@ class ReadinessSession:
     timed_out: list[str] = field(default_factory=list)
     live: bool = False
     reports: tuple[tuple[str, Path], ...] = ()
+    output_errors: list[str] = field(default_factory=list)
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> ReadinessSession:
         """Validate options, remove a stale scorecard, load the manifest and the checks."""
         is_worker = hasattr(config, "workerinput")
+        misled = _space_form_problem(config)
+        if misled:
+            raise pytest.UsageError(misled)
         json_path = _path_option(config, "readiness_json")
+        problem = json_path and _output_path_problem("--readiness-json", json_path)
+        if problem:
+            raise pytest.UsageError(problem)
         if json_path is not None and not is_worker:
             # A scorecard from an earlier run must never be mistaken for this run's result.
             json_path.unlink(missing_ok=True)
@@ -222,6 +308,12 @@ class ReadinessSession:
             config.rootpath, MANIFEST_NAME
         )
         shown = display_path(manifest_path, config.rootpath)
+        if manifest_path.is_dir():
+            inside = display_path(manifest_path / MANIFEST_NAME, config.rootpath)
+            raise pytest.UsageError(
+                f"readiness manifest {shown} is a directory: point --readiness-manifest at the "
+                f"manifest file (e.g. {inside})"
+            )
         if not manifest_path.is_file():
             raise pytest.UsageError(
                 f"no readiness manifest at {shown}: write one with `agent-readiness init`, "
@@ -700,7 +792,7 @@ class ReadinessSession:
         if self.is_worker or self.config.option.collectonly:
             # --collect-only lists the readiness items; it judges nothing and writes nothing.
             return
-        from .scorecard import dumps, write_atomic
+        from .scorecard import dumps
 
         incomplete = self._incomplete_reasons(exitstatus)
         ci_run = {
@@ -712,24 +804,39 @@ class ReadinessSession:
             if os.environ.get(env)
         }
         if self.shard is not None:
-            self._write_partial(incomplete, ci_run)
+            self._write_partial(session, incomplete, ci_run)
             if incomplete and session.exitstatus == pytest.ExitCode.OK:
                 session.exitstatus = pytest.ExitCode.TESTS_FAILED
             return
         assessment = self.assessment(incomplete)
         self.scorecard = self.judge.scorecard(self.run, incomplete, ci_run)
         if self.json_path is not None:
-            write_atomic(self.json_path, dumps(self.scorecard))
+            self._write_output(session, "--readiness-json", self.json_path, dumps(self.scorecard))
         if self.reports:
             from .cli import render_report
 
             for format, path in self.reports:
-                write_atomic(path, render_report(format, self.scorecard))
+                text = render_report(format, self.scorecard)
+                self._write_output(session, "--readiness-report", path, text)
         if not assessment.verdict.ready and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
-    def _write_partial(self, incomplete: Sequence[str], ci_run: Mapping[str, str]) -> None:
-        from .scorecard import dumps, write_atomic
+    def _write_output(self, session: pytest.Session, option: str, path: Path, text: str) -> None:
+        """Write one of the run's outputs; a path that cannot be written is the user's to fix
+        (a usage error naming it), never an internal error and never a silent success."""
+        from .scorecard import write_atomic
+
+        try:
+            write_atomic(path, text)
+        except OSError as error:
+            reason = error.strerror or type(error).__name__
+            self.output_errors.append(f"{option} {path}: cannot write it: {reason}")
+            session.exitstatus = pytest.ExitCode.USAGE_ERROR
+
+    def _write_partial(
+        self, session: pytest.Session, incomplete: Sequence[str], ci_run: Mapping[str, str]
+    ) -> None:
+        from .scorecard import dumps
         from .shards import partial_document
 
         assert self.shard is not None
@@ -745,9 +852,11 @@ class ReadinessSession:
             manifest_in_repository=self.manifest_in_repository,
         )
         if self.json_path is not None:
-            write_atomic(self.json_path, dumps(document))
+            self._write_output(session, "--readiness-json", self.json_path, dumps(document))
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        for problem in self.output_errors:
+            terminalreporter.write_line(f"ERROR: {problem}", red=True, bold=True)
         if self.shard is not None and not self.is_worker:
             index, count = self.shard
             terminalreporter.write_sep("=", f"agent readiness: shard {index}/{count}")
@@ -774,6 +883,10 @@ class ReadinessSession:
                 terminalreporter.write_line(line)
         if self.json_path is not None:
             terminalreporter.write_line(f"scorecard written to {self.json_path}")
+        from .reports.todo import render_todo
+
+        for line in render_todo(self.scorecard).splitlines():
+            terminalreporter.write_line(line, bold=line.startswith("to do"))
 
     @pytest.hookimpl(trylast=True)
     def pytest_unconfigure(self, config: pytest.Config) -> None:

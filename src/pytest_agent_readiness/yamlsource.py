@@ -518,6 +518,18 @@ def _syntax_error(exc: yaml.YAMLError, text: str, file: str) -> SourceError:
         return SourceError(f"not valid YAML: {exc}", file=file, expected="valid YAML")
     mark = exc.problem_mark
     message = exc.problem or "not valid YAML"
+    opened = _unclosed_quote(exc, text)
+    if opened is not None:
+        # The scanner fails where the run-on string finally ends (often the end of the file or
+        # another line's quote); the mistake is on the line where the quote opened.
+        return SourceError(
+            f"the quoted string that opens here is never closed on this line: YAML read on to "
+            f"line {mark.line + 1}, column {mark.column + 1} ({message}); close the quote",
+            file=file,
+            line=opened.line + 1,
+            column=opened.column + 1,
+            expected="a closing quote",
+        )
     written = _ANCHOR_OR_ALIAS.match(text, mark.index)
     name = written.group(1) if written is not None else "name"
     if "undefined alias" in message:
@@ -543,6 +555,32 @@ def _syntax_error(exc: yaml.YAMLError, text: str, file: str) -> SourceError:
         column=mark.column + 1,
         expected="valid YAML",
     )
+
+
+def _unclosed_quote(exc: yaml.MarkedYAMLError, text: str) -> yaml.Mark | None:
+    """Where a quoted string opened that runs over line breaks up to the error, if one did.
+
+    A quoted scalar may span lines in YAML, so this is only called for an error, and only
+    blames a string that ends on the error's own line (or never ends).
+    """
+    mark = exc.problem_mark
+    assert mark is not None
+    if exc.context == "while scanning a quoted scalar" and exc.context_mark is not None:
+        return exc.context_mark
+    found: yaml.Mark | None = None
+    try:
+        for token in yaml.scan(text, Loader=yaml.SafeLoader):
+            if token.start_mark.index >= mark.index:
+                break
+            if (
+                isinstance(token, yaml.ScalarToken)
+                and token.style in ('"', "'")
+                and token.start_mark.line < token.end_mark.line == mark.line
+            ):
+                found = token.start_mark
+    except yaml.YAMLError:
+        pass
+    return found
 
 
 def _position(text: str, index: int) -> tuple[int, int]:
