@@ -27,8 +27,18 @@ class CheckContext:
     today: date
 
     def resolve(self, relative: str) -> Path:
-        """A path from the manifest, resolved against the manifest's directory."""
-        return Path(self.manifest.base_dir, relative)
+        """A path from the manifest, resolved against the manifest's directory with symlinks
+        followed; :class:`~.paths.OutsideRepository` when it leaves the repository."""
+        from .paths import resolve_inside
+
+        return resolve_inside(self.repository_root, self.manifest.base_dir, relative)
+
+    @cached_property
+    def repository_root(self) -> Path:
+        """The root the manifest's paths must stay inside (see :mod:`~.paths`)."""
+        from .paths import manifest_root
+
+        return manifest_root(self.manifest)
 
     @cached_property
     def prompt_lock(self) -> tuple[str | None, tuple[Any, ...]]:
@@ -37,8 +47,8 @@ class CheckContext:
         Read once per assessment: every agent's checks consult the same lock."""
         from .lock import LockError, lock_path_for, read_lock, verify
 
-        path = lock_path_for(self.manifest)
         try:
+            path = lock_path_for(self.manifest)
             lock = read_lock(path, display=path.name) if path.is_file() else None
         except LockError as error:
             return str(error), ()

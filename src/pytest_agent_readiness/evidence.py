@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from .checks import CheckRegistry, Evidence, EvidenceSource, Outcome
 from .model import Manifest
+from .paths import OutsideRepository, declared_at, manifest_root, resolve_inside
 from .scoring import Assessment, assess
 
 if TYPE_CHECKING:
@@ -33,14 +34,19 @@ def load_suites(manifest: Manifest, shown: str) -> dict[str, Suite]:
     """The built-in suites plus each agent's suite_dirs; every declared suite must exist."""
     from .adversarial import CorpusError, combine_suites, load_builtin_suites, load_suite_dir
 
+    root = manifest_root(manifest)
     try:
         groups = [load_builtin_suites()]
         seen_dirs: set[Path] = set()
-        for agent in manifest.agents.values():
-            for folder in agent.adversarial.suite_dirs if agent.adversarial else ():
-                path = Path(manifest.base_dir, folder).resolve()
+        for name, agent in manifest.agents.items():
+            for index, folder in enumerate(
+                agent.adversarial.suite_dirs if agent.adversarial else ()
+            ):
+                key = ("agents", name, "adversarial", "suite_dirs", index)
+                path = _inside(manifest, root, folder, key)
                 if path not in seen_dirs:
                     seen_dirs.add(path)
+                    _case_files_inside(root, path)
                     groups.append(load_suite_dir(path))
         suites = combine_suites(*groups)
     except CorpusError as error:
@@ -54,6 +60,29 @@ def load_suites(manifest: Manifest, shown: str) -> dict[str, Suite]:
                     f"'{suite}' (expected one of: {', '.join(sorted(suites))})"
                 )
     return suites
+
+
+def _inside(manifest: Manifest, root: Path, value: str, key: tuple[str | int, ...]) -> Path:
+    """``value`` from the manifest at ``key``, resolved inside the repository or refused."""
+    try:
+        return resolve_inside(root, manifest.base_dir, value)
+    except OutsideRepository as error:
+        raise EvidenceInputError(
+            f"{declared_at(manifest, *key)}: {error}; expected a path inside the repository"
+        ) from None
+
+
+def _case_files_inside(root: Path, folder: Path) -> None:
+    """Refuse a suite folder whose case files link out of the repository, before any is read."""
+    for entry in sorted(folder.iterdir()) if folder.is_dir() else ():
+        if entry.suffix in (".yaml", ".yml"):
+            try:
+                resolve_inside(root, folder, entry.name)
+            except OutsideRepository as error:
+                raise EvidenceInputError(
+                    f"adversarial suites: {entry}: {error}; expected case files inside the "
+                    "repository"
+                ) from None
 
 
 def load_imports(manifest: Manifest, shown: str) -> tuple[ImportedResult, ...]:
@@ -71,7 +100,8 @@ def load_imports(manifest: Manifest, shown: str) -> tuple[ImportedResult, ...]:
                     f"{shown}:{line}: agents.{name}.adversarial.imports[{entry.index}]: suite "
                     f"'{entry.suite}' is not one of the agent's suites"
                 )
-            path = Path(manifest.base_dir, entry.path)
+            key = ("agents", name, "adversarial", "imports", entry.index, "path")
+            path = _inside(manifest, manifest_root(manifest), entry.path, key)
             try:
                 read = readers[entry.tool](path, display=entry.path)
             except RedTeamImportError as error:

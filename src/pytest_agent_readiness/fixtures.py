@@ -97,6 +97,7 @@ def kill_switch(
     """``kill_switch(agent)``: a driver for the agent's declared switch, released after the
     test whatever happens."""
     from .harness import KillSwitchDriver
+    from .paths import declared_at
 
     drivers: list[KillSwitchDriver] = []
 
@@ -104,7 +105,10 @@ def kill_switch(
         spec = readiness_manifest.agents[agent].kill_switch
         if spec is None:
             raise pytest.UsageError(f"agent {agent!r} declares no kill_switch")
-        driver = KillSwitchDriver(spec, Path(readiness_manifest.base_dir)).__enter__()
+        where = declared_at(readiness_manifest, "agents", agent, "kill_switch", "target")
+        driver = KillSwitchDriver(
+            spec, Path(readiness_manifest.base_dir), declared_at=where
+        ).__enter__()
         drivers.append(driver)
         return driver
 

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any, Literal, cast
 
 from .model import Agent, Manifest
+from .paths import OutsideRepository, manifest_root, resolve_inside, resolve_manifest_path
 from .schemacheck import certainly_valid, shipped_schema
 from .scorecard import write_atomic
 
@@ -81,6 +82,7 @@ FindingKind = Literal[
     "lock-stale",
     "rollback-unknown",
     "file-missing",
+    "outside-repository",
 ]
 
 
@@ -149,7 +151,16 @@ def normalise_prompt_path(path: str) -> str:
 
 
 def lock_path_for(manifest: Manifest) -> Path:
-    """Where the lock of ``manifest`` lives: ``agent-readiness.lock`` beside it."""
+    """Where the lock of ``manifest`` lives: ``agent-readiness.lock`` beside it.
+
+    Raises :class:`LockError` when that name is a symlink out of the repository: the lock is
+    read and written there, and a repository must not point either outside itself.
+    """
+    try:
+        resolve_inside(manifest_root(manifest), manifest.base_dir, LOCK_NAME)
+    except OutsideRepository as error:
+        problem = f"{error}; expected the lock file inside the repository"
+        raise LockError([LockProblem(LOCK_NAME, None, problem)]) from None
     return Path(manifest.base_dir, LOCK_NAME)
 
 
@@ -227,8 +238,11 @@ def _version_line(manifest: Manifest, declared: _Declared) -> int | None:
 
 
 def _read_prompt(manifest: Manifest, path: str) -> bytes | None:
+    """The prompt file's bytes, None when it does not exist; :class:`OutsideRepository` when
+    it resolves outside the repository (never read, so never hashed)."""
+    file = resolve_manifest_path(manifest, path)
     try:
-        return Path(manifest.base_dir, path).read_bytes()
+        return file.read_bytes()
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
         return None
 
@@ -261,6 +275,16 @@ def build_lock(manifest: Manifest, previous: Lock | None) -> Lock:
     for path, (version, declared) in sorted(versions.items()):
         try:
             content = _read_prompt(manifest, path)
+        except OutsideRepository as error:
+            problems.append(
+                LockProblem(
+                    manifest.path,
+                    manifest.line_of("agents", declared.agent, "prompts", declared.index, "path"),
+                    f"agents.{declared.agent}.prompts[{declared.index}].path: {error}; "
+                    "expected a path inside the repository",
+                )
+            )
+            continue
         except OSError as exc:
             problems.append(
                 LockProblem(
@@ -539,6 +563,9 @@ def _verify_prompt(
     path, version = declared.path, declared.version
     try:
         content = _read_prompt(manifest, path)
+    except OutsideRepository:
+        yield finding("outside-repository", f"prompt file {path} is outside the repository")
+        return
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         yield finding("file-missing", f"prompt file {path} cannot be read: {reason}")
