@@ -252,6 +252,21 @@ def test_the_prompt_and_lock_checks_refuse_a_prompt_swapped_for_a_link_after_loa
     assert untouched(victim)
 
 
+def test_an_adversarial_system_prompt_linked_out_after_load_is_not_read(
+    project: Project, victim: Path
+) -> None:
+    # In live mode the system prompt goes to a model API: it must never carry a file from outside.
+    from pytest_agent_readiness.adversarial.runner import system_prompt_of
+
+    manifest = project.load()
+    agent = manifest.agents["triage-bot"]
+    assert system_prompt_of(agent, Path(manifest.base_dir))
+    prompt = project.root / "prompts" / "triage.md"
+    prompt.unlink()
+    prompt.symlink_to(victim)
+    assert system_prompt_of(agent, Path(manifest.base_dir)) is None
+
+
 def test_measured_outcomes_swapped_for_a_link_after_load_are_not_read(
     project: Project, data: dict[str, Any], victim: Path
 ) -> None:
@@ -479,6 +494,18 @@ def test_an_ini_path_out_of_the_repository_is_a_usage_error_and_the_victim_stays
     )
     assert untouched(victim)
     assert not (pytester.path / "ok.html").exists()
+
+
+def test_the_manifest_fixture_without_readiness_keeps_the_ini_path_inside(
+    pytester: pytest.Pytester, victim: Path
+) -> None:
+    ini_project(pytester, f"readiness_manifest = {victim}\n")
+    pytester.makepyfile(test_uses="def test_it(readiness_manifest):\n    pass\n")
+
+    result = pytester.runpytest_subprocess("-p", "no:randomly", "test_uses.py")
+
+    result.stdout.fnmatch_lines(["*readiness_manifest = *important.txt*outside the repository*"])
+    result.assert_outcomes(errors=1)
 
 
 def test_command_line_report_paths_are_the_users_choice(

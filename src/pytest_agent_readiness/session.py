@@ -153,8 +153,12 @@ def _ini_location(inipath: Path | None, name: str) -> str:
     return inipath.name
 
 
-def _default_manifest(config: pytest.Config) -> Path:
-    """The manifest at the rootdir, which must not link out of its repository."""
+def readiness_manifest_path(config: pytest.Config) -> Path:
+    """The manifest to read: the option's, the ini's (inside its repository), else the one at
+    the rootdir, which must not link out of its repository."""
+    named = _path_option(config, "readiness_manifest")
+    if named is not None:
+        return named
     root = config.rootpath
     try:
         resolve_inside(repository_root(root), root, MANIFEST_NAME)
@@ -256,7 +260,7 @@ class ReadinessSession:
         if json_path is not None and not is_worker:
             # A scorecard from an earlier run must never be mistaken for this run's result.
             json_path.unlink(missing_ok=True)
-        manifest_path = _path_option(config, "readiness_manifest") or _default_manifest(config)
+        manifest_path = readiness_manifest_path(config)
         shown = display_path(manifest_path, config.rootpath)
         if not manifest_path.is_file():
             raise pytest.UsageError(

@@ -85,11 +85,14 @@ def _script(steps: Sequence[ResolvedStep]) -> list[Any]:
 
 
 def system_prompt_of(agent: Agent, base_dir: Path) -> str | None:
-    """The agent's first declared prompt file, if it can be read."""
+    """The agent's first declared prompt file, if it can be read inside the repository."""
+    from ..paths import OutsideRepository, repository_root, resolve_inside
+
     for prompt in agent.prompts or ():
         try:
-            return (base_dir / prompt.path).read_text(encoding="utf-8")
-        except OSError:
+            file = resolve_inside(repository_root(base_dir), base_dir, prompt.path)
+            return file.read_text(encoding="utf-8")
+        except (OSError, OutsideRepository):
             return None
     return None
 
