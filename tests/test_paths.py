@@ -397,6 +397,15 @@ def test_the_file_switch_never_touches_a_file_that_exists(tmp_path: Path) -> Non
     assert (tmp_path / "planted").is_symlink()
 
 
+def test_a_second_engage_fails_without_releasing_the_first(tmp_path: Path) -> None:
+    with driver(tmp_path, "run/agent.disabled") as switch:
+        switch.engage()
+        with pytest.raises(KillSwitchError, match="already exists"):
+            switch.engage()
+        assert (tmp_path / "run" / "agent.disabled").is_file()
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_the_file_switch_refuses_a_target_outside_the_repository(
     tmp_path: Path, victim: Path
 ) -> None:

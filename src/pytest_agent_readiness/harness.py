@@ -332,33 +332,23 @@ class KillSwitchDriver:
             file = resolve_inside(repository_root(self.base_dir), self.base_dir, self.spec.target)
         except OutsideRepository as error:
             raise self._error(f"{error}; expected a file inside the repository") from None
-        folders = [folder for folder in (file, *file.parents) if not os.path.lexists(folder)][1:]
-        for folder in reversed(folders):
-            folder.mkdir()
-            self._created.insert(0, folder)
+        made: list[Path] = []  # innermost first, the order to remove them in
+        for folder in reversed(file.parents):
+            if not os.path.lexists(folder):
+                folder.mkdir()
+                made.insert(0, folder)
         try:
             # O_EXCL: never open what is there already, a symlink planted at the name included.
             handle = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         except FileExistsError:
-            self._remove_created()
+            _remove(made)
             raise self._error(
                 f"{self.spec.target} already exists; the file kill switch creates the file and "
                 "removes it after, so it must not exist before the run"
             ) from None
-        self._created.insert(0, file)
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write("engaged by pytest-agent-readiness\n")
-
-    def _remove_created(self) -> None:
-        while self._created:
-            created = self._created.pop(0)
-            try:
-                if created.is_dir() and not created.is_symlink():
-                    created.rmdir()  # only when empty: the agent may have written beside it
-                else:
-                    created.unlink(missing_ok=True)
-            except OSError:
-                pass
+        self._created = [file, *made, *self._created]
 
     def engage(self) -> None:
         """Throw the switch, as an operator would."""
@@ -388,12 +378,26 @@ class KillSwitchDriver:
             else:
                 os.environ[self.spec.target] = self._saved_env
         elif mechanism == "file":
-            self._remove_created()
+            _remove(self._created)
+            self._created = []
         elif mechanism == "callable":
             self._callable()(False)
         elif self._server is not None:
             self._server.engaged = False
         self.engaged_at_ns = None
+
+
+def _remove(created: Sequence[Path]) -> None:
+    """Remove what the file kill switch made, innermost first; a folder only when empty (the
+    agent may have written beside the switch)."""
+    for path in created:
+        try:
+            if path.is_dir() and not path.is_symlink():
+                path.rmdir()
+            else:
+                path.unlink(missing_ok=True)
+        except OSError:
+            pass
 
 
 # -- the harness ------------------------------------------------------------------------------
