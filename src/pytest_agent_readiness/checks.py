@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .model import Agent, Dimension, Manifest, Stage
+from .paths import ManifestPaths
 
 Level = Literal["missing", "declared", "proven"]
 Severity = Literal["critical", "standard"]
@@ -29,16 +30,12 @@ class CheckContext:
     def resolve(self, relative: str) -> Path:
         """A path from the manifest, resolved against the manifest's directory with symlinks
         followed; :class:`~.paths.OutsideRepository` when it leaves the repository."""
-        from .paths import resolve_inside
-
-        return resolve_inside(self.repository_root, self.manifest.base_dir, relative)
+        return self.paths.resolve(relative)
 
     @cached_property
-    def repository_root(self) -> Path:
-        """The root the manifest's paths must stay inside (see :mod:`~.paths`)."""
-        from .paths import manifest_root
-
-        return manifest_root(self.manifest)
+    def paths(self) -> ManifestPaths:
+        """The manifest's paths, resolved once per assessment (see :mod:`~.paths`)."""
+        return ManifestPaths(self.manifest)
 
     @cached_property
     def prompt_lock(self) -> tuple[str | None, tuple[Any, ...]]:

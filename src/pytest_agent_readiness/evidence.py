@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from .checks import CheckRegistry, Evidence, EvidenceSource, Outcome
 from .model import Manifest
-from .paths import OutsideRepository, declared_at, manifest_root, resolve_inside
+from .paths import ManifestPaths, OutsideRepository, declared_at, resolve_inside
 from .scoring import Assessment, assess
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ def load_suites(manifest: Manifest, shown: str) -> dict[str, Suite]:
     """The built-in suites plus each agent's suite_dirs; every declared suite must exist."""
     from .adversarial import CorpusError, combine_suites, load_builtin_suites, load_suite_dir
 
-    root = manifest_root(manifest)
+    paths = ManifestPaths(manifest)
     try:
         groups = [load_builtin_suites()]
         seen_dirs: set[Path] = set()
@@ -43,10 +43,10 @@ def load_suites(manifest: Manifest, shown: str) -> dict[str, Suite]:
                 agent.adversarial.suite_dirs if agent.adversarial else ()
             ):
                 key = ("agents", name, "adversarial", "suite_dirs", index)
-                path = _inside(manifest, root, folder, key)
+                path = _inside(manifest, paths, folder, key)
                 if path not in seen_dirs:
                     seen_dirs.add(path)
-                    _case_files_inside(root, path)
+                    _case_files_inside(paths.root, path)
                     groups.append(load_suite_dir(path))
         suites = combine_suites(*groups)
     except CorpusError as error:
@@ -62,10 +62,12 @@ def load_suites(manifest: Manifest, shown: str) -> dict[str, Suite]:
     return suites
 
 
-def _inside(manifest: Manifest, root: Path, value: str, key: tuple[str | int, ...]) -> Path:
+def _inside(
+    manifest: Manifest, paths: ManifestPaths, value: str, key: tuple[str | int, ...]
+) -> Path:
     """``value`` from the manifest at ``key``, resolved inside the repository or refused."""
     try:
-        return resolve_inside(root, manifest.base_dir, value)
+        return paths.resolve(value)
     except OutsideRepository as error:
         raise EvidenceInputError(
             f"{declared_at(manifest, *key)}: {error}; expected a path inside the repository"
@@ -92,6 +94,7 @@ def load_imports(manifest: Manifest, shown: str) -> tuple[ImportedResult, ...]:
 
     readers = {"promptfoo": import_promptfoo, "garak": import_garak}
     results: list[ImportedResult] = []
+    paths = ManifestPaths(manifest)
     for name, agent in sorted(manifest.agents.items()):
         for entry in agent.adversarial.imports if agent.adversarial else ():
             if entry.suite not in agent.adversarial.suites:  # type: ignore[union-attr]
@@ -101,7 +104,7 @@ def load_imports(manifest: Manifest, shown: str) -> tuple[ImportedResult, ...]:
                     f"'{entry.suite}' is not one of the agent's suites"
                 )
             key = ("agents", name, "adversarial", "imports", entry.index, "path")
-            path = _inside(manifest, manifest_root(manifest), entry.path, key)
+            path = _inside(manifest, paths, entry.path, key)
             try:
                 read = readers[entry.tool](path, display=entry.path)
             except RedTeamImportError as error:

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any, Literal, cast
 
 from .model import Agent, Manifest
-from .paths import OutsideRepository, manifest_root, resolve_inside, resolve_manifest_path
+from .paths import ManifestPaths, OutsideRepository, manifest_root, resolve_inside
 from .schemacheck import certainly_valid, shipped_schema
 from .scorecard import write_atomic
 
@@ -237,10 +237,10 @@ def _version_line(manifest: Manifest, declared: _Declared) -> int | None:
     return manifest.line_of("agents", declared.agent, "prompts", declared.index, "version")
 
 
-def _read_prompt(manifest: Manifest, path: str) -> bytes | None:
+def _read_prompt(paths: ManifestPaths, path: str) -> bytes | None:
     """The prompt file's bytes, None when it does not exist; :class:`OutsideRepository` when
     it resolves outside the repository (never read, so never hashed)."""
-    file = resolve_manifest_path(manifest, path)
+    file = paths.resolve(path)
     try:
         return file.read_bytes()
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
@@ -272,9 +272,10 @@ def build_lock(manifest: Manifest, previous: Lock | None) -> Lock:
                 )
             )
     prompts: dict[str, LockedPrompt] = {}
+    paths = ManifestPaths(manifest)
     for path, (version, declared) in sorted(versions.items()):
         try:
-            content = _read_prompt(manifest, path)
+            content = _read_prompt(paths, path)
         except OutsideRepository as error:
             problems.append(
                 LockProblem(
@@ -542,13 +543,14 @@ def verify(manifest: Manifest, lock: Lock | None, *, lock_path_display: str) -> 
     others mean "not proven pinned", which the lock command or a version bump fixes.
     """
     findings: list[PromptFinding] = []
+    paths = ManifestPaths(manifest)
     for declared in _declared_prompts(manifest):
-        findings.extend(_verify_prompt(manifest, lock, declared, lock_path_display))
+        findings.extend(_verify_prompt(paths, lock, declared, lock_path_display))
     return findings
 
 
 def _verify_prompt(
-    manifest: Manifest, lock: Lock | None, declared: _Declared, lock_path_display: str
+    paths: ManifestPaths, lock: Lock | None, declared: _Declared, lock_path_display: str
 ) -> Iterator[PromptFinding]:
     def finding(kind: FindingKind, message: str, *, critical: bool = False) -> PromptFinding:
         return PromptFinding(
@@ -562,7 +564,7 @@ def _verify_prompt(
 
     path, version = declared.path, declared.version
     try:
-        content = _read_prompt(manifest, path)
+        content = _read_prompt(paths, path)
     except OutsideRepository:
         yield finding("outside-repository", f"prompt file {path} is outside the repository")
         return

@@ -24,6 +24,7 @@ from pathlib import Path
 from .model import Agent, Manifest
 
 __all__ = [
+    "ManifestPaths",
     "OutsideRepository",
     "declared_at",
     "declared_paths",
@@ -31,7 +32,6 @@ __all__ = [
     "manifest_root",
     "repository_root",
     "resolve_inside",
-    "resolve_manifest_path",
 ]
 
 DocPath = tuple[str | int, ...]
@@ -86,10 +86,27 @@ def manifest_root(manifest: Manifest) -> Path:
     return repository_root(manifest.base_dir)
 
 
-def resolve_manifest_path(manifest: Manifest, value: str) -> Path:
-    """A path the manifest declares, resolved against its directory and kept inside its
-    repository (:class:`OutsideRepository` otherwise)."""
-    return resolve_inside(manifest_root(manifest), manifest.base_dir, value)
+class ManifestPaths:
+    """The paths one manifest declares, resolved against its directory and kept inside its
+    repository; agents share files, so each distinct path's symlinks are walked once."""
+
+    def __init__(self, manifest: Manifest) -> None:
+        self.base_dir = manifest.base_dir
+        self.root = manifest_root(manifest)
+        self._seen: dict[str, Path | OutsideRepository] = {}
+
+    def resolve(self, value: str) -> Path:
+        """``value`` resolved inside the repository; :class:`OutsideRepository` otherwise."""
+        seen = self._seen.get(value)
+        if seen is None:
+            try:
+                seen = resolve_inside(self.root, self.base_dir, value)
+            except OutsideRepository as escape:
+                seen = escape
+            self._seen[value] = seen
+        if isinstance(seen, OutsideRepository):
+            raise OutsideRepository(seen.value, seen.resolved, seen.root)
+        return seen
 
 
 def declared_at(manifest: Manifest, *doc_path: str | int) -> str:
@@ -117,10 +134,10 @@ def declared_paths(agent: Agent) -> Iterator[tuple[DocPath, str]]:
 
 def escaping_paths(manifest: Manifest) -> Iterator[tuple[DocPath, OutsideRepository]]:
     """Each declared path of ``manifest`` that leaves its repository, with why."""
-    root = manifest_root(manifest)
+    paths = ManifestPaths(manifest)
     for name in sorted(manifest.agents):
         for doc_path, value in declared_paths(manifest.agents[name]):
             try:
-                resolve_inside(root, manifest.base_dir, value)
-            except OutsideRepository as error:
-                yield doc_path, error
+                paths.resolve(value)
+            except OutsideRepository as escape:
+                yield doc_path, escape
