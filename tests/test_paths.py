@@ -89,8 +89,19 @@ def test_paths_resolve_inside_or_are_refused(tmp_path: Path, victim: Path) -> No
     for value in (str(victim), relative(victim, root), "out/important.txt", "out/new.txt", ".."):
         with pytest.raises(OutsideRepository, match="outside the repository root"):
             resolve_inside(root, root, value)
-    with pytest.raises(OutsideRepository, match="cannot be resolved"):
-        resolve_inside(root, root, "loop/x")
+    for value in ("loop/x", "prompts/a\x00.md"):
+        with pytest.raises(OutsideRepository, match="cannot be resolved"):
+            resolve_inside(root, root, value)
+
+
+def test_a_path_with_a_nul_byte_is_a_usage_error_not_a_traceback(
+    project: Project, data: dict[str, Any]
+) -> None:
+    agent_of(data)["prompts"][0]["path"] = "prompts/triage\x00.md"
+    with pytest.raises(
+        ManifestError, match=r"prompts\[0\]\.path: 'prompts/triage\\x00\.md' cannot"
+    ):
+        project.load(data)
 
 
 # --- manifest paths: a usage error at load, in validate, lock and pytest alike -------------
@@ -307,6 +318,17 @@ def test_a_lock_file_linked_out_is_neither_read_nor_written(project: Project, vi
     inf_005 = next(r for r in results if r.check.id == "INF-005")
     assert not inf_005.passed
     assert "expected the lock file inside the repository" in inf_005.reason
+
+
+def test_a_shard_records_no_hash_of_a_lock_linked_out(project: Project, victim: Path) -> None:
+    from pytest_agent_readiness.shards import _lock_sha256
+
+    manifest = project.load()
+    assert _lock_sha256(manifest) is not None
+    lock = project.root / "agent-readiness.lock"
+    lock.unlink()
+    lock.symlink_to(victim)
+    assert _lock_sha256(manifest) is None
 
 
 def test_a_case_file_linked_out_of_a_suite_dir_is_refused_before_it_is_read(

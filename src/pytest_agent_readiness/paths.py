@@ -39,7 +39,7 @@ DocPath = tuple[str | int, ...]
 
 class OutsideRepository(ValueError):
     """A path from repository content that resolves outside the repository root (or cannot be
-    resolved at all, as with a symlink loop)."""
+    resolved at all: a symlink loop, a NUL byte)."""
 
     def __init__(self, value: str, resolved: str, root: str) -> None:
         # The arguments are the state, so default pickling works (xdist sends it back).
@@ -50,7 +50,9 @@ class OutsideRepository(ValueError):
 
     def __str__(self) -> str:
         if not self.resolved:
-            return f"{self.value} cannot be resolved (a symlink loop?) inside {self.root}"
+            return (
+                f"{self.value!r} cannot be resolved (a symlink loop or a NUL byte) in {self.root}"
+            )
         return f"{self.value} resolves to {self.resolved}, outside the repository root {self.root}"
 
 
@@ -73,8 +75,8 @@ def resolve_inside(root: Path, base: str | os.PathLike[str], value: str) -> Path
     """
     try:
         resolved = Path(base, value).resolve()
-    except (OSError, RuntimeError):
-        # A symlink loop: Python 3.11 and 3.12 raise RuntimeError, 3.13 OSError.
+    except (OSError, RuntimeError, ValueError):
+        # A symlink loop: RuntimeError before Python 3.13, OSError after; a NUL: ValueError.
         raise OutsideRepository(value, "", str(root)) from None
     if resolved != root and root not in resolved.parents:
         raise OutsideRepository(value, str(resolved), str(root))
