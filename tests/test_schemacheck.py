@@ -169,3 +169,112 @@ def test_without_jsonschema_rs_the_python_validator_decides(project: Project) ->
     project.write(ready_data())
     assert load_manifest(project.manifest_path).agents
     assert corpus.load_builtin_suites()
+
+
+# --- anchoring: a trailing newline never passes a pattern ------------------------------------
+# In Python's `re` (jsonschema's `re.search`) a final `$` also matches before a final newline;
+# in jsonschema-rs it does not. So `bot` and `bot\n` were two valid, identical-looking agents.
+# Every shipped pattern ends with `(?!\n)$`, which both read as "the very end".
+
+SCHEMAS = [
+    (PACKAGE, "schemas/manifest.schema.json"),
+    (PACKAGE, "schemas/lock.schema.json"),
+    (PACKAGE, "schemas/scorecard.schema.json"),
+    (PACKAGE + ".adversarial", "case.schema.json"),
+]
+
+# One value each pattern accepts; a new pattern without an entry here fails the test below.
+PATTERN_SAMPLES = {
+    "^[A-Za-z0-9][A-Za-z0-9._-]*(?!\\n)$": "triage-bot",
+    "^[0-9]{4}-[0-9]{2}-[0-9]{2}(?!\\n)$": "2026-11-25",
+    (
+        "^([^<>@\\r\\n]+ <[^<>@\\s]+@[^<>@\\s]+\\.[^<>@\\s]+>"
+        "|[^<>@\\s]+@[^<>@\\s]+\\.[^<>@\\s]+)(?!\\n)$"
+    ): "Dana Reyes <dana@example.com>",
+    "^(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)(-[0-9A-Za-z.-]+)?(?!\\n)$": "3.2.0-rc.1",
+    "^[1-9][0-9]*(s|m|h|d)(?!\\n)$": "10m",
+    "^[a-z][a-z0-9_]*(?!\\n)$": "prompt_injection",
+    "^[A-Z][A-Z0-9]*-[0-9]{3}(?!\\n)$": "DQ-002",
+    "^[0-9a-f]{64}(?!\\n)$": "0123456789abcdef" * 4,
+    "^[^\\n]*\\S[^\\n]*(?!\\n)$": "one line of text",
+    (
+        "^(<placeholder:(any_tool|read_tool|write_tool|approval_tool|undeclared"
+        "(:[A-Za-z_][A-Za-z0-9_.:/-]*)?)>|[A-Za-z_][A-Za-z0-9_.:/-]*)(?!\\n)$"
+    ): "<placeholder:undeclared:shell.exec>",
+    "^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+(?!\\n)$": "PI-001",
+    "^\\S{8,}(?!\\n)$": "CANARY-JB-001-4a8d",
+}
+
+
+def shipped_patterns() -> set[str]:
+    found: set[str] = set()
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("pattern"), str):
+                found.add(node["pattern"])
+            found.update(node.get("patternProperties", {}))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    for package, resource in SCHEMAS:
+        walk(schemacheck.shipped_schema(package, resource))
+    return found
+
+
+def test_every_shipped_pattern_has_a_sample() -> None:
+    assert shipped_patterns() == set(PATTERN_SAMPLES)
+
+
+@pytest.mark.parametrize(("pattern", "sample"), sorted(PATTERN_SAMPLES.items()))
+def test_no_pattern_accepts_a_trailing_newline_in_either_validator(
+    pattern: str, sample: str
+) -> None:
+    import jsonschema_rs
+
+    as_value = {"type": "string", "pattern": pattern}
+    as_name = {"type": "object", "propertyNames": as_value}
+    for schema, wrap in [(as_value, lambda v: v), (as_name, lambda v: {v: 1})]:
+        python = Draft202012Validator(schema)
+        fast = jsonschema_rs.Draft202012Validator(schema)
+        assert python.is_valid(wrap(sample)) and fast.is_valid(wrap(sample)), sample
+        for bad in (sample + "\n", sample + "\n\n", "\n" + sample, sample + "\r\n"):
+            assert not python.is_valid(wrap(bad)), (pattern, bad)
+            assert not fast.is_valid(wrap(bad)), (pattern, bad)
+
+
+def test_an_agent_name_with_a_trailing_newline_is_refused(project: Project) -> None:
+    data = ready_data()
+    data["agents"]["triage-bot\n"] = copy.deepcopy(data["agents"]["triage-bot"])
+    data["agents"]["triage-bot"]["tools"]["crm.reply\n"] = {"access": "read"}
+    data["agents"]["triage-bot"]["prompts"][0]["version"] = "3.2.0\n"
+    project.write(data)
+    with pytest.raises(ManifestError) as raised:
+        load_manifest(project.manifest_path)
+    message = str(raised.value)
+    assert "got the string 'triage-bot\\n'" in message
+    assert "got the string 'crm.reply\\n'" in message
+    assert "agents.triage-bot.prompts[0].version: expected a semantic version" in message
+
+
+def test_a_lock_version_with_a_trailing_newline_is_refused(tmp_path: Path) -> None:
+    from pytest_agent_readiness.lock import LockError, read_lock
+
+    lock = json.loads((EXAMPLES / "support-triage" / "agent-readiness.lock").read_text("utf-8"))
+    entry = lock["prompts"]["prompts/triage.md"]
+    entry["history"]["3.1.0\n"] = entry["history"].pop("3.1.0")
+    (tmp_path / "agent-readiness.lock").write_text(json.dumps(lock, indent=2))
+    with pytest.raises(LockError, match="does not match"):
+        read_lock(tmp_path / "agent-readiness.lock")
+
+
+def test_a_case_id_with_a_trailing_newline_is_refused(tmp_path: Path) -> None:
+    document = yaml.safe_load((SUITES / "jailbreak.yaml").read_text(encoding="utf-8"))
+    document["cases"] = document["cases"][:1]
+    document["cases"][0]["id"] = "JB-001\n"
+    (tmp_path / "jailbreak.yaml").write_text(yaml.safe_dump(document), encoding="utf-8")
+    with pytest.raises(corpus.CorpusError, match="a case id such as PI-001"):
+        corpus.load_suite_file(tmp_path / "jailbreak.yaml")

@@ -26,6 +26,7 @@ from .model import (
     Owner,
     stage_index,
 )
+from .paths import OutsideRepository
 
 PERMISSION_REVIEW_MAX_AGE_DAYS = 90
 WAIVER_MAX_DAYS_AHEAD = 90
@@ -430,7 +431,13 @@ def check_prompts(agent: Agent, context: CheckContext) -> Finding:
         return Finding.missing("no prompts declared", *base)
     for prompt in agent.prompts:
         path = (*base, "prompts", prompt.index)
-        unreadable = _prompt_text_problem(context.resolve(prompt.path), prompt.path)
+        try:
+            file = context.resolve(prompt.path)
+        except OutsideRepository:
+            return Finding.missing(
+                f"prompt file {prompt.path} is outside the repository", *path, "path"
+            )
+        unreadable = _prompt_text_problem(file, prompt.path)
         if unreadable:
             return Finding.missing(unreadable, *path, "path")
         if prompt.rollback_to is None:
@@ -591,9 +598,12 @@ def check_measured_outcomes(agent: Agent, context: CheckContext) -> Finding:
     if outcomes is None or outcomes.measured_path is None:
         return Finding.missing("no measured outcomes file (outcomes.measured.path)", *base)
     path = (*base, "outcomes", "measured", "path")
-    file = context.resolve(outcomes.measured_path)
     try:
-        measured = _load_metrics(file)
+        measured = _load_metrics(context.resolve(outcomes.measured_path))
+    except OutsideRepository:
+        return Finding.missing(
+            f"measured outcomes file {outcomes.measured_path} is outside the repository", *path
+        )
     except FileNotFoundError:
         return Finding.missing(
             f"measured outcomes file {outcomes.measured_path} does not exist", *path

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .model import Agent, Dimension, Manifest, Stage
+from .paths import ManifestPaths
 
 Level = Literal["missing", "declared", "proven"]
 Severity = Literal["critical", "standard"]
@@ -27,8 +28,14 @@ class CheckContext:
     today: date
 
     def resolve(self, relative: str) -> Path:
-        """A path from the manifest, resolved against the manifest's directory."""
-        return Path(self.manifest.base_dir, relative)
+        """A path from the manifest, resolved against the manifest's directory with symlinks
+        followed; :class:`~.paths.OutsideRepository` when it leaves the repository."""
+        return self.paths.resolve(relative)
+
+    @cached_property
+    def paths(self) -> ManifestPaths:
+        """The manifest's paths, resolved once per assessment (see :mod:`~.paths`)."""
+        return ManifestPaths(self.manifest)
 
     @cached_property
     def prompt_lock(self) -> tuple[str | None, tuple[Any, ...]]:
@@ -37,8 +44,8 @@ class CheckContext:
         Read once per assessment: every agent's checks consult the same lock."""
         from .lock import LockError, lock_path_for, read_lock, verify
 
-        path = lock_path_for(self.manifest)
         try:
+            path = lock_path_for(self.manifest)
             lock = read_lock(path, display=path.name) if path.is_file() else None
         except LockError as error:
             return str(error), ()

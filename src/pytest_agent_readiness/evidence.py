@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from .checks import CheckRegistry, Evidence, EvidenceSource, Outcome
 from .model import Manifest
+from .paths import ManifestPaths, OutsideRepository, declared_at, resolve_inside
 from .scoring import Assessment, assess
 
 if TYPE_CHECKING:
@@ -34,14 +35,19 @@ def load_suites(manifest: Manifest, shown: str) -> dict[str, Suite]:
     """The built-in suites plus each agent's suite_dirs; every declared suite must exist."""
     from .adversarial import CorpusError, combine_suites, load_builtin_suites, load_suite_dir
 
+    paths = ManifestPaths(manifest)
     try:
         groups = [load_builtin_suites()]
         seen_dirs: set[Path] = set()
-        for agent in manifest.agents.values():
-            for folder in agent.adversarial.suite_dirs if agent.adversarial else ():
-                path = Path(manifest.base_dir, folder).resolve()
+        for name, agent in manifest.agents.items():
+            for index, folder in enumerate(
+                agent.adversarial.suite_dirs if agent.adversarial else ()
+            ):
+                key = ("agents", name, "adversarial", "suite_dirs", index)
+                path = _inside(manifest, paths, folder, key)
                 if path not in seen_dirs:
                     seen_dirs.add(path)
+                    _case_files_inside(paths.root, path)
                     groups.append(load_suite_dir(path))
         suites = combine_suites(*groups)
     except CorpusError as error:
@@ -57,6 +63,31 @@ def load_suites(manifest: Manifest, shown: str) -> dict[str, Suite]:
     return suites
 
 
+def _inside(
+    manifest: Manifest, paths: ManifestPaths, value: str, key: tuple[str | int, ...]
+) -> Path:
+    """``value`` from the manifest at ``key``, resolved inside the repository or refused."""
+    try:
+        return paths.resolve(value)
+    except OutsideRepository as error:
+        raise EvidenceInputError(
+            f"{declared_at(manifest, *key)}: {error}; expected a path inside the repository"
+        ) from None
+
+
+def _case_files_inside(root: Path, folder: Path) -> None:
+    """Refuse a suite folder whose case files link out of the repository, before any is read."""
+    for entry in sorted(folder.iterdir()) if folder.is_dir() else ():
+        if entry.suffix in (".yaml", ".yml"):
+            try:
+                resolve_inside(root, folder, entry.name)
+            except OutsideRepository as error:
+                raise EvidenceInputError(
+                    f"adversarial suites: {entry}: {error}; expected case files inside the "
+                    "repository"
+                ) from None
+
+
 def load_imports(manifest: Manifest, shown: str) -> tuple[ImportedResult, ...]:
     """Red-team results the manifest imports, read once; a malformed file is a usage error."""
     from .adversarial.results import ImportedResult
@@ -64,6 +95,7 @@ def load_imports(manifest: Manifest, shown: str) -> tuple[ImportedResult, ...]:
 
     readers = {"promptfoo": import_promptfoo, "garak": import_garak}
     results: list[ImportedResult] = []
+    paths = ManifestPaths(manifest)
     for name, agent in sorted(manifest.agents.items()):
         for entry in agent.adversarial.imports if agent.adversarial else ():
             if entry.suite not in agent.adversarial.suites:  # type: ignore[union-attr]
@@ -72,7 +104,8 @@ def load_imports(manifest: Manifest, shown: str) -> tuple[ImportedResult, ...]:
                     f"{shown}:{line}: agents.{name}.adversarial.imports[{entry.index}]: suite "
                     f"'{entry.suite}' is not one of the agent's suites"
                 )
-            path = Path(manifest.base_dir, entry.path)
+            key = ("agents", name, "adversarial", "imports", entry.index, "path")
+            path = _inside(manifest, paths, entry.path, key)
             try:
                 read = readers[entry.tool](path, display=entry.path)
             except RedTeamImportError as error:

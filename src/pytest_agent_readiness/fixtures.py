@@ -46,15 +46,16 @@ def _registry(config: pytest.Config) -> SpanCaptureRegistry:
 @pytest.fixture
 def readiness_manifest(request: pytest.FixtureRequest) -> Manifest:
     """The project's manifest: the one ``--readiness`` loaded, else the rootdir's."""
-    from .manifest import MANIFEST_NAME, ManifestError, load_manifest
+    from .manifest import ManifestError, load_manifest
     from .plugin import SESSION_PLUGIN_NAME
+    from .session import readiness_manifest_path
 
     config = request.config
     session = config.pluginmanager.get_plugin(SESSION_PLUGIN_NAME)
     if session is not None:
         return session.manifest  # type: ignore[no-any-return]
-    option = config.getoption("readiness_manifest") or config.getini("readiness_manifest")
-    path = Path(config.rootpath, str(option) if option else MANIFEST_NAME)
+    # The same manifest a --readiness run would read, kept inside the repository the same way.
+    path = readiness_manifest_path(config)
     try:
         return load_manifest(path)
     except ManifestError as error:
@@ -97,6 +98,7 @@ def kill_switch(
     """``kill_switch(agent)``: a driver for the agent's declared switch, released after the
     test whatever happens."""
     from .harness import KillSwitchDriver
+    from .paths import declared_at
 
     drivers: list[KillSwitchDriver] = []
 
@@ -104,7 +106,10 @@ def kill_switch(
         spec = readiness_manifest.agents[agent].kill_switch
         if spec is None:
             raise pytest.UsageError(f"agent {agent!r} declares no kill_switch")
-        driver = KillSwitchDriver(spec, Path(readiness_manifest.base_dir)).__enter__()
+        where = declared_at(readiness_manifest, "agents", agent, "kill_switch", "target")
+        driver = KillSwitchDriver(
+            spec, Path(readiness_manifest.base_dir), declared_at=where
+        ).__enter__()
         drivers.append(driver)
         return driver
 

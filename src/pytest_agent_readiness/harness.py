@@ -265,18 +265,22 @@ class KillSwitchDriver:
     """Engages and disengages a declared kill switch; always disengage (use ``with``).
 
     - ``env``: sets the variable to ``1`` (restores the old value after);
-    - ``file``: creates the file (relative to the manifest; removed after);
+    - ``file``: creates the file (relative to the manifest; removed after). It must not exist
+      beforehand and must resolve inside the repository, symlinks followed: the switch never
+      overwrites or deletes a file it did not create;
     - ``callable``: calls ``module:function(True)``, then ``(False)``;
     - ``http``: serves ``{"engaged": bool}`` on 127.0.0.1 at the target's path (the target's
       port when it names a local one, else a free port); the agent polls :attr:`url`.
     """
 
-    def __init__(self, spec: KillSwitch, base_dir: Path) -> None:
+    def __init__(self, spec: KillSwitch, base_dir: Path, *, declared_at: str = "") -> None:
+        """``declared_at`` is where errors point: ``FILE:LINE: agents.NAME.kill_switch.target``."""
         self.spec = spec
         self.base_dir = base_dir
+        self.declared_at = declared_at
         self.engaged_at_ns: int | None = None
         self._saved_env: str | None = None
-        self._file_existed = False
+        self._created: list[Path] = []  # the file, then each folder made for it, to remove
         self._server: _FlagServer | None = None
         self._thread: threading.Thread | None = None
         self.url: str | None = None
@@ -320,7 +324,37 @@ class KillSwitchDriver:
 
     @property
     def path(self) -> Path:
+        """Where the ``file`` switch appears, as declared (relative to the manifest)."""
         return self.base_dir / self.spec.target
+
+    def _error(self, problem: str) -> KillSwitchError:
+        where = self.declared_at or "kill_switch.target"
+        return KillSwitchError(f"{where}: {problem}")
+
+    def _create_file(self) -> None:
+        from .paths import OutsideRepository, repository_root, resolve_inside
+
+        try:
+            file = resolve_inside(repository_root(self.base_dir), self.base_dir, self.spec.target)
+        except OutsideRepository as error:
+            raise self._error(f"{error}; expected a file inside the repository") from None
+        made: list[Path] = []  # innermost first, the order to remove them in
+        for folder in reversed(file.parents):
+            if not os.path.lexists(folder):
+                folder.mkdir()
+                made.insert(0, folder)
+        try:
+            # O_EXCL: never open what is there already, a symlink planted at the name included.
+            handle = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            _remove(made)
+            raise self._error(
+                f"{self.spec.target} already exists; the file kill switch creates the file and "
+                "removes it after, so it must not exist before the run"
+            ) from None
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write("engaged by pytest-agent-readiness\n")
+        self._created = [file, *made, *self._created]
 
     def engage(self) -> None:
         """Throw the switch, as an operator would."""
@@ -329,9 +363,7 @@ class KillSwitchDriver:
             self._saved_env = os.environ.get(self.spec.target)
             os.environ[self.spec.target] = "1"
         elif mechanism == "file":
-            self._file_existed = self.path.exists()
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.path.write_text("engaged by pytest-agent-readiness\n", encoding="utf-8")
+            self._create_file()
         elif mechanism == "callable":
             self._callable()(True)
         else:
@@ -352,13 +384,26 @@ class KillSwitchDriver:
             else:
                 os.environ[self.spec.target] = self._saved_env
         elif mechanism == "file":
-            if not self._file_existed:
-                self.path.unlink(missing_ok=True)
+            _remove(self._created)
+            self._created = []
         elif mechanism == "callable":
             self._callable()(False)
         elif self._server is not None:
             self._server.engaged = False
         self.engaged_at_ns = None
+
+
+def _remove(created: Sequence[Path]) -> None:
+    """Remove what the file kill switch made, innermost first; a folder only when empty (the
+    agent may have written beside the switch)."""
+    for path in created:
+        try:
+            if path.is_dir() and not path.is_symlink():
+                path.rmdir()
+            else:
+                path.unlink(missing_ok=True)
+        except OSError:
+            pass
 
 
 # -- the harness ------------------------------------------------------------------------------

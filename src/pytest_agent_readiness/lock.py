@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any, Literal, cast
 
 from .model import Agent, Manifest
+from .paths import ManifestPaths, OutsideRepository, manifest_root, resolve_inside
 from .schemacheck import certainly_valid, shipped_schema
 from .scorecard import write_atomic
 
@@ -83,6 +84,7 @@ FindingKind = Literal[
     "lock-stale",
     "rollback-unknown",
     "file-missing",
+    "outside-repository",
 ]
 
 
@@ -151,7 +153,16 @@ def normalise_prompt_path(path: str) -> str:
 
 
 def lock_path_for(manifest: Manifest) -> Path:
-    """Where the lock of ``manifest`` lives: ``agent-readiness.lock`` beside it."""
+    """Where the lock of ``manifest`` lives: ``agent-readiness.lock`` beside it.
+
+    Raises :class:`LockError` when that name is a symlink out of the repository: the lock is
+    read and written there, and a repository must not point either outside itself.
+    """
+    try:
+        resolve_inside(manifest_root(manifest), manifest.base_dir, LOCK_NAME)
+    except OutsideRepository as error:
+        problem = f"{error}; expected the lock file inside the repository"
+        raise LockError([LockProblem(LOCK_NAME, None, problem)]) from None
     return Path(manifest.base_dir, LOCK_NAME)
 
 
@@ -228,9 +239,12 @@ def _version_line(manifest: Manifest, declared: _Declared) -> int | None:
     return manifest.line_of("agents", declared.agent, "prompts", declared.index, "version")
 
 
-def _read_prompt(manifest: Manifest, path: str) -> bytes | None:
+def _read_prompt(paths: ManifestPaths, path: str) -> bytes | None:
+    """The prompt file's bytes, None when it does not exist; :class:`OutsideRepository` when
+    it resolves outside the repository (never read, so never hashed)."""
+    file = paths.resolve(path)
     try:
-        return Path(manifest.base_dir, path).read_bytes()
+        return file.read_bytes()
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
         return None
 
@@ -260,9 +274,20 @@ def build_lock(manifest: Manifest, previous: Lock | None) -> Lock:
                 )
             )
     prompts: dict[str, LockedPrompt] = {}
+    paths = ManifestPaths(manifest)
     for path, (version, declared) in sorted(versions.items()):
         try:
-            content = _read_prompt(manifest, path)
+            content = _read_prompt(paths, path)
+        except OutsideRepository as error:
+            problems.append(
+                LockProblem(
+                    manifest.path,
+                    manifest.line_of("agents", declared.agent, "prompts", declared.index, "path"),
+                    f"agents.{declared.agent}.prompts[{declared.index}].path: {error}; "
+                    "expected a path inside the repository",
+                )
+            )
+            continue
         except OSError as exc:
             problems.append(
                 LockProblem(
@@ -520,13 +545,14 @@ def verify(manifest: Manifest, lock: Lock | None, *, lock_path_display: str) -> 
     others mean "not proven pinned", which the lock command or a version bump fixes.
     """
     findings: list[PromptFinding] = []
+    paths = ManifestPaths(manifest)
     for declared in _declared_prompts(manifest):
-        findings.extend(_verify_prompt(manifest, lock, declared, lock_path_display))
+        findings.extend(_verify_prompt(paths, lock, declared, lock_path_display))
     return findings
 
 
 def _verify_prompt(
-    manifest: Manifest, lock: Lock | None, declared: _Declared, lock_path_display: str
+    paths: ManifestPaths, lock: Lock | None, declared: _Declared, lock_path_display: str
 ) -> Iterator[PromptFinding]:
     def finding(kind: FindingKind, message: str, *, critical: bool = False) -> PromptFinding:
         return PromptFinding(
@@ -540,7 +566,10 @@ def _verify_prompt(
 
     path, version = declared.path, declared.version
     try:
-        content = _read_prompt(manifest, path)
+        content = _read_prompt(paths, path)
+    except OutsideRepository:
+        yield finding("outside-repository", f"prompt file {path} is outside the repository")
+        return
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         yield finding("file-missing", f"prompt file {path} cannot be read: {reason}")

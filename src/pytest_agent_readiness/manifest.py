@@ -36,6 +36,7 @@ from .model import (
     Tool,
     Waiver,
 )
+from .paths import escaping_paths
 from .schemacheck import certainly_valid, shipped_schema
 from .yamlsource import Document, SourceError, format_doc_path, load_yaml
 
@@ -311,6 +312,8 @@ def _expectation(error: Any, document: Document, path: Sequence[str | int]) -> s
 
 
 def _reference_problems(manifest: Manifest, document: Document) -> Iterator[Problem]:
+    for doc_path, error in escaping_paths(manifest):
+        yield _problem_at(document, doc_path, f"{error}; expected a path inside the repository")
     for waiver in manifest.waivers:
         if waiver.agent not in manifest.agents:
             yield _problem_at(

@@ -115,6 +115,7 @@ class ProbeContext:
     spans: SpanCaptureRegistry
     base_dir: Path
     deadline_s: float = SESSION_DEADLINE_S
+    kill_switch_at: str = ""  # FILE:LINE: key of the kill switch's target, for its errors
     tools_seen: set[str] = field(default_factory=set)
     handle: AgentHandle | None = None  # the agent of the session under way
     hung: bool = False  # a session outlived its deadline: the run cannot vouch for the agent
@@ -479,7 +480,7 @@ def probe_kill_switch(context: ProbeContext) -> Seen:
         engaged_at.append(harness.kill_switch.engaged_at_ns)
         engaged.set()
 
-    with KillSwitchDriver(spec, context.base_dir) as driver:
+    with KillSwitchDriver(spec, context.base_dir, declared_at=context.kill_switch_at) as driver:
         try:
             observed = session(
                 context,

@@ -29,6 +29,7 @@ from .evidence import EvidenceInputError, Judge, RunEvidence, load_imports, load
 from .harness import find_adapters
 from .manifest import MANIFEST_NAME, ManifestError, load_manifest
 from .model import Manifest
+from .paths import OutsideRepository, declared_at, repository_root, resolve_inside
 from .plugin import MARKER_ADVERSARIAL, MARKER_READINESS
 from .probes import SESSION_DEADLINE_S, Probe, ProbeContext, probes_for
 from .scoring import Assessment, applicable
@@ -120,14 +121,14 @@ def _probe_timeout(config: pytest.Config) -> float:
 
 
 def _path_option(config: pytest.Config, name: str) -> Path | None:
-    """An option's path relative to the invocation dir, or its ini twin's relative to the ini."""
+    """An option's path relative to the invocation dir, or its ini twin's relative to the ini
+    (and inside the ini's repository)."""
     value = config.getoption(name)
     if value:
         return Path(config.invocation_params.dir, value)
     ini = config.getini(name)
     if ini:
-        base = config.inipath.parent if config.inipath else config.rootpath
-        return Path(base, str(ini))
+        return _ini_path(config, name, str(ini))
     return None
 
 
@@ -206,15 +207,65 @@ def _output_path_problem(option: str, path: Path) -> str | None:
     return None
 
 
+def _ini_path(config: pytest.Config, name: str, value: str, shown: str | None = None) -> Path:
+    """An ini value's path, relative to the ini file and resolved inside its repository.
+
+    The ini file is the repository's content, not the user's choice: a pull request must not
+    point the plugin at a file elsewhere (it deletes and rewrites its outputs). The command-line
+    twin may name any path.
+    """
+    base = config.inipath.parent if config.inipath else config.rootpath
+    try:
+        return resolve_inside(repository_root(base), base, value)
+    except OutsideRepository as error:
+        where = _ini_location(config.inipath, name)
+        option = "--" + name.replace("_", "-")
+        raise pytest.UsageError(
+            f"{where}: {name} = {shown or value}: {error}; paths in the ini file must stay "
+            f"inside the repository (pass {option} on the command line to write elsewhere)"
+        ) from None
+
+
+def _ini_location(inipath: Path | None, name: str) -> str:
+    """``FILE:LINE`` where the ini file sets ``name`` (pytest keeps no line numbers)."""
+    if inipath is None:
+        return "the ini file"
+    try:
+        lines = inipath.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return inipath.name
+    for number, line in enumerate(lines, start=1):
+        key = line.strip().split("=", 1)[0].split(":", 1)[0].strip()
+        if key == name:
+            return f"{inipath.name}:{number}"
+    return inipath.name
+
+
+def readiness_manifest_path(config: pytest.Config) -> Path:
+    """The manifest to read: the option's, the ini's (inside its repository), else the one at
+    the rootdir, which must not link out of its repository."""
+    named = _path_option(config, "readiness_manifest")
+    if named is not None:
+        return named
+    root = config.rootpath
+    try:
+        resolve_inside(repository_root(root), root, MANIFEST_NAME)
+    except OutsideRepository as error:
+        raise pytest.UsageError(
+            f"{MANIFEST_NAME}: {error}; expected the manifest inside the repository (name one "
+            "elsewhere with --readiness-manifest)"
+        ) from None
+    return Path(root, MANIFEST_NAME)
+
+
 def _report_targets(config: pytest.Config, *, remove_stale: bool) -> tuple[tuple[str, Path], ...]:
     """``--readiness-report FORMAT=PATH`` values (or the ini list), checked at configure time."""
     from .cli import REPORT_FORMATS
 
     values: list[str] = config.getoption("readiness_report") or []
-    base = config.invocation_params.dir
-    if not values:
+    from_ini = not values
+    if from_ini:
         values = list(config.getini("readiness_report") or [])
-        base = config.inipath.parent if config.inipath else config.rootpath
     targets: list[tuple[str, Path]] = []
     for value in values:
         format, _, target = str(value).partition("=")
@@ -223,10 +274,14 @@ def _report_targets(config: pytest.Config, *, remove_stale: bool) -> tuple[tuple
                 f"--readiness-report / readiness_report: expected FORMAT=PATH with FORMAT one of "
                 f"{', '.join(REPORT_FORMATS)}, got {value!r}"
             )
-        targets.append((format, Path(base, target)))
-        problem = _output_path_problem("--readiness-report", Path(base, target))
+        if from_ini:
+            path = _ini_path(config, "readiness_report", target, str(value))
+        else:
+            path = Path(config.invocation_params.dir, target)
+        problem = _output_path_problem("--readiness-report", path)
         if problem:
             raise pytest.UsageError(problem)
+        targets.append((format, path))
     if remove_stale:
         # Like the JSON: a report from an earlier run must never pass for this run's.
         for _, path in targets:
@@ -304,9 +359,7 @@ class ReadinessSession:
         if json_path is not None and not is_worker:
             # A scorecard from an earlier run must never be mistaken for this run's result.
             json_path.unlink(missing_ok=True)
-        manifest_path = _path_option(config, "readiness_manifest") or Path(
-            config.rootpath, MANIFEST_NAME
-        )
+        manifest_path = readiness_manifest_path(config)
         shown = display_path(manifest_path, config.rootpath)
         if manifest_path.is_dir():
             inside = display_path(manifest_path / MANIFEST_NAME, config.rootpath)
@@ -451,6 +504,9 @@ class ReadinessSession:
             spans=self.spans(),
             base_dir=Path(self.manifest.base_dir),
             deadline_s=self.probe_timeout_s,
+            kill_switch_at=declared_at(
+                self.manifest, "agents", agent_name, "kill_switch", "target"
+            ),
         )
 
     # -- hooks --------------------------------------------------------------------------------

@@ -29,9 +29,12 @@ class MergeError(ValueError):
 
 
 def _lock_sha256(manifest: Manifest) -> str | None:
-    from .lock import lock_path_for
+    from .lock import LockError, lock_path_for
 
-    path = lock_path_for(manifest)
+    try:
+        path = lock_path_for(manifest)
+    except LockError:
+        return None  # a lock linked out of the repository is never read (INF-005 says so)
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
 
 

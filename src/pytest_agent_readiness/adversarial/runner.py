@@ -86,16 +86,19 @@ def _script(steps: Sequence[ResolvedStep]) -> list[Any]:
 
 
 def system_prompt_of(agent: Agent, base_dir: Path) -> str | None:
-    """The agent's first declared prompt file, if it can be read.
+    """The agent's first declared prompt file, if it can be read inside the repository.
 
     A file that is not UTF-8 is read with replacement characters rather than failing every
     case: INF-003 fails on it, naming the file and its line, and the cases still run against
     the text the agent would hold.
     """
+    from ..paths import OutsideRepository, repository_root, resolve_inside
+
     for prompt in agent.prompts or ():
         try:
-            return (base_dir / prompt.path).read_bytes().decode("utf-8", errors="replace")
-        except OSError:
+            file = resolve_inside(repository_root(base_dir), base_dir, prompt.path)
+            return file.read_bytes().decode("utf-8", errors="replace")
+        except (OSError, OutsideRepository):
             return None
     return None
 
