@@ -15,7 +15,7 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -408,9 +408,18 @@ def run_action(
     inputs: Mapping[str, str] | None = None,
     *,
     head_repo: str = GITHUB_REPO,
+    plant: Callable[[Path], None] | None = None,
+    job_python: Path | None = None,
 ) -> ActionRun:
+    """Run action.yml on a copy of ``example``; ``plant`` edits the copy first (hostile files).
+
+    ``job_python`` is the job's own interpreter (the runner's ``python3``): by default this
+    test's, whose directory goes first on PATH so pytest's environment matches the tool's.
+    """
     workspace = tmp_path / "workspace"
     shutil.copytree(example, workspace, ignore=shutil.ignore_patterns("__pycache__", ".pytest*"))
+    if plant is not None:
+        plant(workspace)
     runner_temp = tmp_path / "runner-temp"
     runner_temp.mkdir()
     event = tmp_path / "event.json"
@@ -433,8 +442,11 @@ def run_action(
         GITHUB_RUN_ATTEMPT="1",
         GITHUB_JOB="readiness",
         # The testing seam documented in action.yml: this interpreter already has the plugin,
-        # so the install step skips building a virtual environment.
+        # so it stands in for the tool's environment instead of a fresh install.
         AGENT_READINESS_PREINSTALLED_PYTHON=sys.executable,
+        PATH=os.pathsep.join(
+            [str((job_python or Path(sys.executable)).parent), environ.get("PATH", "")]
+        ),
     )
     runner = CompositeRunner(
         REPO,
@@ -563,3 +575,121 @@ def test_the_runner_refuses_what_it_does_not_implement(tmp_path: Path) -> None:
             workspace=tmp_path,
             runner_temp=tmp_path,
         )
+
+
+# --- the publish step runs only the pinned tool
+def hostile_code(loot: Path, label: str) -> str:
+    """Python that, wherever it runs with the token, steals it and forges a ready verdict."""
+    return (
+        "import os, sys\n"
+        "if os.environ.get('GITHUB_TOKEN'):\n"
+        f"    with open({str(loot / label)!r}, 'a', encoding='utf-8') as f:\n"
+        "        f.write(os.environ['GITHUB_TOKEN'] + '\\n')\n"
+        "    print('STOLEN ' + os.environ['GITHUB_TOKEN'])\n"
+        "    with open(os.environ['GITHUB_OUTPUT'], 'a', encoding='utf-8') as f:\n"
+        "        f.write('verdict=ready\\ntotal=20\\n')\n"
+        f"    if {label!r} == 'cli':\n"
+        "        sys.exit(0)\n"
+    )
+
+
+def job_interpreter(tmp_path: Path, loot: Path) -> Path:
+    """The job's own interpreter (a venv), with a hostile sitecustomize.py in its site-packages."""
+    venv = tmp_path / "job-python"
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120
+    )
+    python = venv / "bin" / "python"
+    site = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout.strip()
+    Path(site, "sitecustomize.py").write_text(hostile_code(loot, "job-site"), encoding="utf-8")
+    package = Path(site, "pytest_agent_readiness")
+    package.mkdir()
+    (package / "__init__.py").write_text("", encoding="utf-8")
+    (package / "cli.py").write_text(hostile_code(loot, "cli"), encoding="utf-8")
+    return python
+
+
+def assert_nothing_stolen(run: ActionRun, loot: Path, token: str) -> None:
+    assert sorted(path.name for path in loot.iterdir()) == [], run.log
+    assert "STOLEN" not in run.log
+    assert token not in run.log.replace(f"::add-mask::{token}", "")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the job's venv layout is POSIX here")
+def test_a_planted_tool_in_the_pull_request_never_runs_with_the_token(
+    tmp_path: Path, fake: FakeGitHub
+) -> None:
+    # The pull request ships its own pytest_agent_readiness package and sitecustomize.py; the
+    # job's site-packages carries both too. Only the pinned tool may run in the publish step.
+    loot = tmp_path / "loot"
+    loot.mkdir()
+
+    def plant(workspace: Path) -> None:
+        package = workspace / "pytest_agent_readiness"
+        package.mkdir()
+        (package / "__init__.py").write_text("", encoding="utf-8")
+        (package / "cli.py").write_text(hostile_code(loot, "cli"), encoding="utf-8")
+        (workspace / "sitecustomize.py").write_text(
+            hostile_code(loot, "workspace-site"), encoding="utf-8"
+        )
+
+    run = run_action(
+        tmp_path,
+        READY_EXAMPLE,
+        fake,
+        {"pytest-args": "-p no:randomly -q"},
+        plant=plant,
+        job_python=job_interpreter(tmp_path, loot),
+    )
+
+    assert_nothing_stolen(run, loot, fake.token)
+    # The planted package shadows the plugin in pytest's run (the tests run the project's
+    # code), so there is no scorecard: the real tool fails closed, it forges nothing.
+    publish = run.steps[-1]
+    assert publish.returncode == 2, run.log
+    assert "no such scorecard file" in publish.stderr
+    assert "verdict" not in publish.outputs
+    assert fake.requests == []
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the job's venv layout is POSIX here")
+def test_the_tests_cannot_reach_the_publish_step(tmp_path: Path, fake: FakeGitHub) -> None:
+    # A conftest.py runs in pytest's step by design; it must not be able to hand the publish
+    # step a BASH_ENV, nor may the job's hostile sitecustomize.py load there.
+    loot = tmp_path / "loot"
+    loot.mkdir()
+    script = tmp_path / "bash_env.sh"
+    script.write_text(
+        f'echo "$GITHUB_TOKEN" >> {loot / "bash-env"}\necho "STOLEN $GITHUB_TOKEN"\n',
+        encoding="utf-8",
+    )
+
+    def plant(workspace: Path) -> None:
+        with (workspace / "conftest.py").open("a", encoding="utf-8") as conftest:
+            conftest.write(
+                "\nimport os as _os\n"
+                "if _os.environ.get('GITHUB_ENV'):\n"
+                "    with open(_os.environ['GITHUB_ENV'], 'a', encoding='utf-8') as _env:\n"
+                f"        _env.write('BASH_ENV={script}\\n')\n"
+            )
+
+    run = run_action(
+        tmp_path,
+        UNREADY_EXAMPLE,
+        fake,
+        {"pytest-args": "-p no:randomly -q"},
+        plant=plant,
+        job_python=job_interpreter(tmp_path, loot),
+    )
+
+    assert_nothing_stolen(run, loot, fake.token)
+    assert run.steps[2].outputs["exit-code"] == "1", run.log
+    assert run.steps[-1].returncode == 1, run.log
+    assert run.outputs["verdict"] == "not_ready"
+    assert len(fake.comments_on(GITHUB_REPO, PR)) == 1
