@@ -27,6 +27,8 @@ from pytest_agent_readiness.github import (
     marker_comment,
     mask_token_command,
     publish,
+    scrub_secret,
+    server_text,
     sticky_marker,
     truncate_markdown,
     upsert_sticky_comment,
@@ -107,6 +109,7 @@ def actions_environ(
         "GITHUB_RUN_ATTEMPT": "2",
         "GITHUB_SHA": "0" * 40,
         "GITHUB_JOB": "gate",
+        "GITHUB_ACTIONS": "true",
     }
     if token is not None:
         environ["GITHUB_TOKEN"] = token
@@ -724,6 +727,45 @@ def test_the_token_never_reaches_exception_text(fake: FakeGitHub, sleeps: Sleeps
     assert fake.token not in str(info.value)
     assert "token *** is not allowed" in str(info.value)
     assert fake.token not in repr(client)
+
+
+TOKEN = "ghs_0123456789abcdefghij"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (f"a {TOKEN} b", "a *** b"),
+        (f"{TOKEN[:8]} and {TOKEN[8:]}", "*** and ***"),  # split across two fields
+        (f"cut {TOKEN[:9]}", "cut ***"),  # the head of a token another cut left
+        (f"short {TOKEN[:7]}", f"short {TOKEN[:7]}"),  # seven characters guess nothing
+        ("ghs_ is a prefix, not a secret", "ghs_ is a prefix, not a secret"),
+    ],
+)
+def test_scrub_secret_hides_the_token_and_its_fragments(text: str, expected: str) -> None:
+    assert scrub_secret(text, TOKEN) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "expected"),
+    [
+        ("x" * 10 + TOKEN, 14, "x" * 10 + "***"),  # scrubbed before the cut
+        ("ok\n::error::forged", 100, "ok\\n::error::forged"),
+        ("\x1b[2Jred\u202e\u200b\U000e0041", 100, "\\x1b[2Jred\\u202e\\u200b\\U000e0041"),
+    ],
+)
+def test_server_text_scrubs_then_escapes_then_cuts(text: str, limit: int, expected: str) -> None:
+    assert server_text(text, TOKEN, limit) == expected
+
+
+def test_publish_prints_no_mask_outside_github_actions(fake: FakeGitHub, tmp_path: Path) -> None:
+    environ = actions_environ(tmp_path, api_url=fake.url, token=fake.token)
+    del environ["GITHUB_ACTIONS"]
+    env = GitHubEnv.from_environ(environ)
+    result, stdout, stderr = run_publish(env, None)
+    assert result.comment is not None
+    assert "add-mask" not in stdout
+    assert fake.token not in stdout + stderr
 
 
 def test_authenticated_login(sleeps: Sleeps) -> None:

@@ -95,6 +95,7 @@ class Job:
             GITHUB_RUN_ID=RUN["github_run_id"],
             GITHUB_RUN_ATTEMPT=RUN["github_run_attempt"],
             GITHUB_JOB="readiness",
+            GITHUB_ACTIONS="true",
         )
         environ.update(overrides)
         return {key: value for key, value in environ.items() if value != ""}
@@ -498,3 +499,81 @@ def test_api_limits_must_be_sensible(job: Job, fake: FakeGitHub, args: list[str]
     assert result.returncode == 2
     assert "expected seconds between 0 and 3600" in result.stderr
     assert fake.requests == []
+
+
+# --- a hostile API server: the token and workflow commands never get through
+def token_fragments(token: str, text: str, size: int = 8) -> list[str]:
+    """Every run of ``size`` characters of ``token`` that ``text`` holds."""
+    runs = (token[i : i + size] for i in range(len(token) - size + 1))
+    return [run for run in runs if run in text]
+
+
+def _hostile_html_url(fake: FakeGitHub) -> None:
+    fake.html_url = f"https://github.example/{fake.token}\n::error title=pwned::Approved\x1b[2J"
+
+
+HOSTILE_SERVERS: dict[str, Callable[[FakeGitHub], None]] = {
+    # A token straddling the cut of a non-JSON refusal: cut first, the head leaked.
+    "refusal-text-straddles-the-cut": lambda fake: fake.fail_next(
+        "create_comment", Fault.raw(403, "x" * 290 + fake.token + "y" * 50)
+    ),
+    # A 2xx that is not JSON, quoted in the error with the token across the cut.
+    "non-json-success-straddles-the-cut": lambda fake: fake.fail_next(
+        "create_comment", Fault.raw(201, "<html>" + "x" * 188 + fake.token)
+    ),
+    # Neither field holds the whole token.
+    "token-split-across-fields": lambda fake: fake.fail_next(
+        "create_comment",
+        Fault.raw(
+            422,
+            json.dumps({"message": fake.token[:12], "errors": [{"message": fake.token[12:]}]}),
+            "application/json",
+        ),
+    ),
+    "refusal-forges-commands": lambda fake: fake.fail_next(
+        "create_comment",
+        Fault(status=403, message="no\n::error title=pwned::Approved\x1b]0;title\x07\u202e"),
+    ),
+    "html-url-echoes-the-token-and-forges-commands": _hostile_html_url,
+}
+
+
+@pytest.mark.parametrize("name", HOSTILE_SERVERS)
+def test_a_hostile_server_reaches_neither_the_token_nor_a_workflow_command(
+    tmp_path: Path, name: str
+) -> None:
+    with FakeGitHub() as fake:
+        HOSTILE_SERVERS[name](fake)
+        job = Job(tmp_path, fake.url, fake.token)
+
+        result = job.run(with_run(ready_scorecard()))
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    mask = f"::add-mask::{fake.token}"
+    assert result.stdout.startswith(mask + "\n")
+    printed = result.stdout.replace(mask, "", 1) + result.stderr
+    assert token_fragments(fake.token, printed) == [], printed
+    lines = printed.splitlines()
+    assert not [line for line in lines if line.startswith("::error title=pwned")], printed
+    assert not any(ch in printed for ch in "\x1b\x07\u202e"), printed
+    assert job.outputs()["verdict"] == "ready"
+
+
+def test_a_hostile_html_url_is_printed_escaped(tmp_path: Path) -> None:
+    with FakeGitHub() as fake:
+        _hostile_html_url(fake)
+        result = Job(tmp_path, fake.url, fake.token).run(with_run(ready_scorecard()))
+
+    assert (
+        "agent-readiness: created the pull request comment https://github.example/***"
+        "\\n::error title=pwned::Approved\\x1b[2J\n"
+    ) in result.stderr
+
+
+def test_outside_github_actions_the_token_is_never_printed(job: Job, fake: FakeGitHub) -> None:
+    # Another CI, or a laptop: ::add-mask:: is no command there, just the token in clear.
+    result = job.run(with_run(ready_scorecard()), "--no-comment", GITHUB_ACTIONS="")
+
+    assert result.returncode == 0, result.stderr
+    assert token_fragments(fake.token, result.stdout + result.stderr) == []
+    assert "::add-mask::" not in result.stdout

@@ -352,8 +352,9 @@ def _cmd_github(args: argparse.Namespace, out: TextIO) -> int:
         GitHubClient,
         GitHubEnv,
         GitHubEnvError,
-        mask_token_command,
+        mask_token,
         publish,
+        runs_in_github_actions,
         sticky_marker,
     )
     from .model import DIMENSIONS
@@ -361,10 +362,9 @@ def _cmd_github(args: argparse.Namespace, out: TextIO) -> int:
     from .reports.terminal import render_text
 
     token = os.environ.get(args.token_env, "").strip()
-    if token:
-        # Before any other output, so the runner hides the token in every later line.
-        out.write(mask_token_command(token) + "\n")
-        out.flush()
+    # Before any other output, so the runner hides the token in every later line (publish
+    # is told not to repeat it); outside Actions nothing is printed.
+    mask_token(token, out, in_actions=runs_in_github_actions(os.environ))
     for option, value in (
         ("--api-timeout", args.api_timeout),
         ("--api-max-wait", args.api_max_wait),
@@ -409,6 +409,7 @@ def _cmd_github(args: argparse.Namespace, out: TextIO) -> int:
             stdout=out,
             stderr=sys.stderr,
             client=client,
+            mask=False,
         )
     finally:
         if client is not None:

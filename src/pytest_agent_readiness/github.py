@@ -41,6 +41,11 @@ MARKER_PREFIX = "agent-readiness:"
 SECONDARY_RATE_LIMIT_MIN_WAIT_S = 60.0
 BACKOFF_BASE_S = 1.0
 BACKOFF_CAP_S = 30.0
+# The shortest run of the token's characters scrub_secret hides on its own: long enough not to
+# hide ordinary words, short enough that what is left guesses nothing.
+SECRET_FRAGMENT_CHARS = 8
+# How much of a server's error text a message quotes.
+SERVER_TEXT_CHARS = 300
 
 SUMMARY_TRUNCATION_NOTE = (
     "\n\n> [!NOTE]\n> Truncated: GitHub limits a job summary to 1 MiB per step. "
@@ -109,6 +114,9 @@ class GitHubEnv:
     run_attempt: str | None
     sha: str | None
     job: str | None
+    # GITHUB_ACTIONS=true: only GitHub's runner reads workflow commands such as ::add-mask::;
+    # anywhere else that line would print the token in clear.
+    in_actions: bool = False
 
     @classmethod
     def from_environ(
@@ -158,6 +166,7 @@ class GitHubEnv:
             run_attempt=get("GITHUB_RUN_ATTEMPT"),
             sha=get("GITHUB_SHA"),
             job=get("GITHUB_JOB"),
+            in_actions=runs_in_github_actions(environ),
         )
 
     @property
@@ -257,6 +266,38 @@ def escape_command_property(text: str) -> str:
 def mask_token_command(token: str) -> str:
     """The ``::add-mask::`` command that makes the runner hide ``token`` in later logs."""
     return f"::add-mask::{escape_command_data(token)}"
+
+
+def runs_in_github_actions(environ: Mapping[str, str]) -> bool:
+    """Whether GitHub's runner reads this process's workflow commands (``GITHUB_ACTIONS``)."""
+    return environ.get("GITHUB_ACTIONS", "").strip() == "true"
+
+
+def mask_token(token: str | None, stream: TextIO, *, in_actions: bool) -> None:
+    """Ask the runner to hide ``token`` in every later line; print nothing outside Actions.
+
+    Elsewhere (a laptop, another CI) ``::add-mask::`` is no command, just the token in clear.
+    """
+    if token and in_actions:
+        print(mask_token_command(token), file=stream, flush=True)
+
+
+def server_text(text: str, secret: str | None, limit: int) -> str:
+    """A string the API server sent, made safe to print: the secret scrubbed from all of it
+    first, then every non-printable character (line breaks, ESC, bidi and zero-width controls)
+    written as an escape, so it can neither start a workflow command nor restyle a terminal,
+    and only then cut to ``limit`` characters."""
+    # A bound far above ``limit`` keeps scrubbing linear on a huge body; a token cut there
+    # still loses every fragment of SECRET_FRAGMENT_CHARS or more (see scrub_secret).
+    bounded = text[: limit * 4 + 4096]
+    return printable(scrub_secret(bounded, secret))[:limit]
+
+
+def printable(text: str) -> str:
+    """``text`` with each non-printable character written as a Python escape (``\\x1b``)."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
 
 
 def warning_command(message: str, *, title: str = "agent-readiness") -> str:
@@ -440,7 +481,7 @@ class GitHubClient:
             if exc.status in (401, 403, 404):
                 return None
             raise
-        login = _json(response, self.scrub).get("login")
+        login = _json(response, self._token).get("login")
         return login if isinstance(login, str) else None
 
     def iter_issue_comments(self, repo: str, number: int) -> Iterator[IssueComment]:
@@ -451,10 +492,12 @@ class GitHubClient:
             if url is None:
                 return
             response = self.request("GET", url, params=params)
-            page = _json(response, self.scrub)
+            page = _json(response, self._token)
             if not isinstance(page, list):
                 raise GitHubApiError(
-                    f"GET {self.scrub(url)}: expected a JSON list of comments", status=200
+                    f"GET {server_text(url, self._token, SERVER_TEXT_CHARS)}: expected a JSON "
+                    "list of comments",
+                    status=200,
                 )
             for item in page:
                 comment = _parse_comment(item)
@@ -542,7 +585,7 @@ class GitHubClient:
                 status = response.status_code
                 if 200 <= status < 300:
                     return response
-                reason = f"{where}: HTTP {status}: {_error_message(response, self.scrub)}"
+                reason = f"{where}: HTTP {status}: {_error_message(response, self._token)}"
                 if status >= 500:
                     if not idempotent:
                         raise GitHubRequestUncertainError(self.scrub(reason), status=status)
@@ -590,12 +633,12 @@ class GitHubClient:
         ).startswith(ours.path + "/"):
             raise GitHubApiError(
                 f"refusing to follow a pagination link outside {self.api_url}: "
-                f"{self.scrub(next_url)}"
+                f"{server_text(next_url, self._token, SERVER_TEXT_CHARS)}"
             )
         return next_url
 
     def _comment_from(self, response: requests.Response) -> IssueComment:
-        comment = _parse_comment(_json(response, self.scrub))
+        comment = _parse_comment(_json(response, self._token))
         if comment is None:
             raise GitHubApiError(
                 f"{response.request.method} {urlsplit(response.url).path}: "
@@ -606,12 +649,30 @@ class GitHubClient:
 
 
 def scrub_secret(text: str, secret: str | None) -> str:
-    """Replace ``secret`` (raw or URL-encoded) in ``text`` with ``***``."""
+    """Replace ``secret`` (raw or URL-encoded) in ``text`` with ``***``, and any run of it of
+    SECRET_FRAGMENT_CHARS characters or more (a token cut short, or split across fields)."""
     if not secret:
         return text
-    for form in {secret, quote(secret, safe="")}:
+    forms = sorted({secret, quote(secret, safe="")}, key=len, reverse=True)
+    for form in forms:
         text = text.replace(form, "***")
-    return text
+    size = SECRET_FRAGMENT_CHARS
+    if len(secret) <= size or len(text) < size:
+        return text
+    fragments = {form[i : i + size] for form in forms for i in range(len(form) - size + 1)}
+    hidden = [False] * len(text)
+    for start in range(len(text) - size + 1):
+        if text[start : start + size] in fragments:
+            hidden[start : start + size] = [True] * size
+    if not any(hidden):
+        return text
+    pieces: list[str] = []
+    for index, char in enumerate(text):
+        if not hidden[index]:
+            pieces.append(char)
+        elif index == 0 or not hidden[index - 1]:
+            pieces.append("***")
+    return "".join(pieces)
 
 
 def _repo_path(repo: str) -> str:
@@ -620,13 +681,14 @@ def _repo_path(repo: str) -> str:
     return f"{quote(owner, safe='')}/{quote(name, safe='')}"
 
 
-def _json(response: requests.Response, scrub: Callable[[str], str]) -> Any:
+def _json(response: requests.Response, secret: str | None) -> Any:
     try:
         return response.json()
     except ValueError:
+        where = server_text(urlsplit(response.url).path, secret, SERVER_TEXT_CHARS)
+        got = server_text(response.text, secret, 200)
         raise GitHubApiError(
-            scrub(f"{urlsplit(response.url).path}: expected JSON, got {response.text[:200]!r}"),
-            status=response.status_code,
+            f"{where}: expected JSON, got {got!r}", status=response.status_code
         ) from None
 
 
@@ -648,13 +710,15 @@ def _parse_comment(item: object) -> IssueComment | None:
     )
 
 
-def _error_message(response: requests.Response, scrub: Callable[[str], str]) -> str:
+def _error_message(response: requests.Response, secret: str | None) -> str:
+    """The server's explanation of a refusal: scrubbed whole, escaped, then cut."""
     try:
         payload = response.json()
     except ValueError:
-        return scrub(response.text[:300].strip() or response.reason or "no message")
+        text = response.text.strip() or response.reason or "no message"
+        return server_text(text, secret, SERVER_TEXT_CHARS)
     if not isinstance(payload, dict):
-        return scrub(str(payload)[:300])
+        return server_text(str(payload), secret, SERVER_TEXT_CHARS)
     parts = [str(payload.get("message") or response.reason or "no message")]
     errors = payload.get("errors")
     if isinstance(errors, list):
@@ -663,7 +727,7 @@ def _error_message(response: requests.Response, scrub: Callable[[str], str]) -> 
             for error in errors
             if isinstance(error, dict) and error.get("message")
         )
-    return scrub("; ".join(parts))
+    return server_text("; ".join(parts), secret, SERVER_TEXT_CHARS * 4)
 
 
 def _describe_exception(exc: requests.RequestException) -> str:
@@ -826,21 +890,24 @@ def publish(
     stderr: TextIO,
     client: GitHubClient | None = None,
     comment_author: str | None = None,
+    mask: bool = True,
 ) -> PublishResult:
     """Write the job summary, step outputs and annotations, then upsert the PR comment.
 
     Never raises on API or file trouble: each failure becomes a ``::warning::`` and an entry in
-    ``failed``. It does not decide the exit status; the gate's verdict does.
+    ``failed``. It does not decide the exit status; the gate's verdict does. ``mask=False``
+    when the caller has already printed ``::add-mask::`` for the token.
     """
     token = env.token
-    if token:
+    if mask:
         # Before anything else, so the runner hides the token in every later line.
-        print(mask_token_command(token), file=stdout, flush=True)
+        mask_token(token, stdout, in_actions=env.in_actions)
     skipped: list[str] = []
     failed: list[str] = []
 
     def fail(what: str, reason: str) -> None:
-        message = scrub_secret(f"{what}: {reason}", token)
+        # The reason may quote the server: scrubbed whole, then made printable.
+        message = printable(scrub_secret(f"{what}: {reason}", token))
         failed.append(message)
         print(warning_command(message), file=stdout, flush=True)
 
@@ -893,9 +960,11 @@ def publish(
             comment_result = upsert_sticky_comment(
                 api, repository, number, marker=marker, body=comment_markdown, author=author
             )
+            # html_url is the server's word: scrubbed and escaped like any other.
+            where = server_text(comment_result.html_url or "", token, SERVER_TEXT_CHARS)
             print(
                 f"agent-readiness: {comment_result.action} the pull request comment "
-                f"{comment_result.html_url or comment_result.comment_id}",
+                f"{where or comment_result.comment_id}",
                 file=stderr,
             )
         except GitHubError as exc:
