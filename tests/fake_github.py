@@ -15,13 +15,14 @@ import threading
 from typing import Literal
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-Endpoint = Literal["user", "list_comments", "create_comment", "update_comment"]
+Endpoint = Literal["user", "list_comments", "create_comment", "update_comment", "get_pull"]
 FaultAction = Literal[
     "respond", "respond_raw", "accept_then_drop", "accept_then_stall", "replace_headers"
 ]
 
 _LIST_OR_CREATE = re.compile(r"/repos/([^/]+)/([^/]+)/issues/(\d+)/comments")
 _UPDATE = re.compile(r"/repos/([^/]+)/([^/]+)/issues/comments/(\d+)")
+_PULL = re.compile(r"/repos/([^/]+)/([^/]+)/pulls/(\d+)")
 BOT_LOGIN = "github-actions[bot]"
 # An upper bound for a stalled handler, so a broken test cannot hang the server forever.
 _STALL_LIMIT_S = 30.0
@@ -145,6 +146,8 @@ class FakeGitHub:
         self.count_body_in = count_body_in
         # A hostile server's html_url for the comments it returns (None: GitHub's shape).
         self.html_url: str | None = None
+        # (repository, number) -> the pull request's head commit SHA.
+        self.pulls: dict[tuple[str, int], str] = {}
         self.requests: list[RecordedRequest] = []
         self.comments: list[FakeComment] = []
         self._faults: dict[Endpoint, list[Fault]] = {}
@@ -301,6 +304,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         match = _UPDATE.fullmatch(path)
         if match and self.command == "PATCH":
             return "update_comment", match
+        match = _PULL.fullmatch(path)
+        if match and self.command == "GET":
+            return "get_pull", match
         return None
 
     def _apply(
@@ -313,6 +319,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return 200, {"login": fake.login, "type": "User"}, ()
         assert match is not None
         repo = f"{match.group(1)}/{match.group(2)}"
+        if endpoint == "get_pull":
+            number = int(match.group(3))
+            with fake._lock:
+                head = fake.pulls.get((repo, number))
+            if head is None:
+                return 404, {"message": "Not Found"}, ()
+            return 200, {"number": number, "head": {"sha": head}}, ()
         if endpoint == "list_comments":
             return self._list(repo, int(match.group(3)), parse_qs(query))
         body = json.loads(raw_body).get("body")

@@ -693,3 +693,171 @@ def test_the_tests_cannot_reach_the_publish_step(tmp_path: Path, fake: FakeGitHu
     assert run.steps[-1].returncode == 1, run.log
     assert run.outputs["verdict"] == "not_ready"
     assert len(fake.comments_on(GITHUB_REPO, PR)) == 1
+
+
+# --- fork pull requests: the workflow pair
+FORK_GATE = REPO / "examples" / "workflows" / "fork-pr-gate.yml"
+FORK_COMMENT = REPO / "examples" / "workflows" / "fork-pr-comment.yml"
+ARTIFACT = "agent-readiness"
+TOOL_REPOSITORY = "OWNER/pytest-agent-readiness"
+
+
+def step_named(job: Mapping[str, Any], prefix: str) -> dict[str, Any]:
+    (step,) = [s for s in job["steps"] if s.get("name", "").startswith(prefix)]
+    return dict(step)
+
+
+def test_the_fork_pair_gates_without_write_and_comments_without_the_pull_requests_code() -> None:
+    gate, comment = load_yaml(FORK_GATE), load_yaml(FORK_COMMENT)
+    assert set(gate[True]) == {"pull_request"}
+    (gate_id, gate_job), (_, comment_job) = *gate["jobs"].items(), *comment["jobs"].items()
+    # The job that runs the pull request's code holds no write permission.
+    assert gate_job["permissions"] == {"contents": "read"}
+    action = step_named(gate_job, "Readiness gate")
+    assert action["with"]["comment"] == "false"
+    upload = step_named(gate_job, "Upload")
+    assert upload["uses"].startswith("actions/upload-artifact@")
+    assert upload["with"]["name"] == ARTIFACT
+
+    assert comment[True] == {"workflow_run": {"workflows": [gate["name"]], "types": ["completed"]}}
+    assert "github.event.workflow_run.event == 'pull_request'" in comment_job["if"]
+    assert comment_job["permissions"] == {
+        "actions": "read",
+        "contents": "read",
+        "pull-requests": "write",
+    }
+    for step in comment_job["steps"]:
+        uses = step.get("uses", "")
+        assert not uses.startswith(("./", "OWNER/")), "no action from a checkout or a tag here"
+        if uses.startswith("actions/checkout@"):
+            # Only the pinned tool is checked out: never the pull request's head.
+            assert step["with"]["repository"] == TOOL_REPOSITORY
+            assert re.fullmatch(r"[0-9a-f]{40}", str(step["with"]["ref"]))
+    download = step_named(comment_job, "Download")
+    assert download["uses"].startswith("actions/download-artifact@")
+    assert download["with"]["name"] == ARTIFACT
+    assert download["with"]["run-id"] == "${{ github.event.workflow_run.id }}"
+    post = step_named(comment_job, "Post")
+    assert " -I -m pytest_agent_readiness.cli" in post["run"]
+    assert f"--job {gate_id}" in post["run"]
+
+
+def run_workflow_step(
+    step: Mapping[str, Any], env: Mapping[str, str], expressions: Mapping[str, str], cwd: Path
+) -> subprocess.CompletedProcess[str]:
+    """Run a workflow step's script with ``env`` standing for its ``env:`` expressions."""
+    assert {k: v for k, v in step.get("env", {}).items() if k not in env} == {}
+    assert {k: step["env"][k] for k in expressions} == dict(expressions)
+    script = cwd / "step.sh"
+    script.write_text(step["run"], encoding="utf-8")
+    return subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
+        cwd=cwd,
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the workflows run on ubuntu-latest")
+def test_the_fork_pair_posts_a_fork_pull_requests_scorecard(
+    tmp_path: Path, fake: FakeGitHub
+) -> None:
+    gate_job = next(iter(load_yaml(FORK_GATE)["jobs"].values()))
+    comment_job = next(iter(load_yaml(FORK_COMMENT)["jobs"].values()))
+    base_env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("GITHUB_", "RUNNER_", "ACTIONS_", "PYTEST_"))
+    }
+    # Half 1, on the fork's pull request: the Action with its inputs from the workflow; no
+    # comment (the token is read-only), then the artifact's files.
+    inputs = {k: str(v) for k, v in step_named(gate_job, "Readiness gate")["with"].items()}
+    run = run_action(
+        tmp_path / "pr-run",
+        UNREADY_EXAMPLE,
+        fake,
+        {**inputs, "pytest-args": "-p no:randomly -q"},
+        head_repo="outsider/support",
+    )
+    assert run.outputs["verdict"] == "not_ready", run.log
+    assert fake.requests == []
+    pr_temp = tmp_path / "pr-temp"
+    pr_temp.mkdir()
+    staged = run_workflow_step(
+        step_named(gate_job, "Put the scorecard"),
+        {
+            **base_env,
+            "RUNNER_TEMP": str(pr_temp),
+            "SCORECARD": run.outputs["scorecard-path"],
+            "PR_NUMBER": str(PR),
+        },
+        {
+            "SCORECARD": "${{ steps.readiness.outputs.scorecard-path }}",
+            "PR_NUMBER": "${{ github.event.pull_request.number }}",
+        },
+        pr_temp,
+    )
+    assert staged.returncode == 0, staged.stderr
+
+    # The artifact travels: upload-artifact's path, download-artifact's path.
+    comment_temp = tmp_path / "comment-temp"
+    shutil.copytree(pr_temp / "agent-readiness-artifact", comment_temp / "agent-readiness-artifact")
+    # The install step's venv, played by this test's interpreter.
+    tool = comment_temp / "agent-readiness-tool" / "bin" / "python"
+    tool.parent.mkdir(parents=True)
+    tool.write_text(f'#!/bin/sh\nexec {sys.executable} "$@"\n', encoding="utf-8")
+    tool.chmod(0o755)
+    head_sha = "c" * 40
+    fake.pulls[(GITHUB_REPO, PR)] = head_sha
+    event = tmp_path / "workflow_run.json"
+    event.write_text(
+        json.dumps(
+            {
+                "workflow_run": {
+                    "id": 9001,
+                    "run_attempt": 1,
+                    "event": "pull_request",
+                    "head_sha": head_sha,
+                    "pull_requests": [],  # GitHub's payload for a fork's run
+                }
+            }
+        ),
+        encoding="utf-8",
+    )
+    workspace = tmp_path / "comment-workspace"
+    workspace.mkdir()
+    posted = run_workflow_step(
+        step_named(comment_job, "Post"),
+        {
+            **base_env,
+            "RUNNER_TEMP": str(comment_temp),
+            "ARTIFACT": str(comment_temp / "agent-readiness-artifact"),
+            "GITHUB_TOKEN": fake.token,
+            "GITHUB_ACTIONS": "true",
+            "GITHUB_API_URL": fake.url,
+            "GITHUB_REPOSITORY": GITHUB_REPO,
+            "GITHUB_EVENT_NAME": "workflow_run",
+            "GITHUB_EVENT_PATH": str(event),
+            "GITHUB_RUN_ID": "9050",
+            "GITHUB_RUN_ATTEMPT": "1",
+            "GITHUB_JOB": "comment",
+            "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
+            "GITHUB_OUTPUT": str(tmp_path / "output"),
+        },
+        {
+            "ARTIFACT": "${{ runner.temp }}/agent-readiness-artifact",
+            "GITHUB_TOKEN": "${{ github.token }}",
+        },
+        workspace,
+    )
+
+    assert posted.returncode == 0, posted.stdout + posted.stderr  # --fail-on never
+    (comment,) = fake.comments_on(GITHUB_REPO, PR)
+    assert comment.body.startswith(
+        marker_comment(sticky_marker("agent-readiness.yaml", "readiness"))
+    )
+    assert "Not ready" in comment.body
+    assert "::error" not in posted.stdout  # --no-annotations: the gate's run annotated

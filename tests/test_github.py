@@ -5,6 +5,7 @@ from __future__ import annotations
 import email.utils
 import io
 import json
+import re
 import secrets
 import socket
 from collections.abc import Iterator, Mapping
@@ -158,6 +159,13 @@ def parse_output_file(text: str) -> dict[str, str]:
 
 
 # --------------------------------------------------------------------------- environment
+WORKFLOW_RUN = {
+    "id": 4242,
+    "run_attempt": 2,
+    "event": "pull_request",
+    "head_sha": "A" * 40,
+    "pull_requests": [],
+}
 
 
 @pytest.mark.parametrize(
@@ -171,7 +179,7 @@ def parse_output_file(text: str) -> dict[str, str]:
         ("pull_request_review", pr_event(), 42, False, False),
         ("issue_comment", {"issue": {"number": 7, "pull_request": {}}}, 7, False, False),
         ("push", {"ref": "refs/heads/main"}, None, False, False),
-        ("workflow_run", {"workflow_run": {"pull_requests": []}}, None, False, False),
+        ("workflow_run", {"workflow_run": WORKFLOW_RUN}, None, False, False),
     ],
 )
 def test_env_reads_the_pull_request_from_the_event(
@@ -190,6 +198,48 @@ def test_env_reads_the_pull_request_from_the_event(
     assert env.is_fork is is_fork
     assert env.token_is_read_only_fork_token is read_only
     assert env.event_name == event_name
+
+
+def test_env_reads_the_originating_run_of_a_workflow_run_event(tmp_path: Path) -> None:
+    event = {"workflow_run": {**WORKFLOW_RUN, "pull_requests": [{"number": 9}]}}
+    environ = actions_environ(
+        tmp_path,
+        api_url="https://api.github.com",
+        token="t",
+        event=event,
+        event_name="workflow_run",
+    )
+    origin = GitHubEnv.from_environ(environ).workflow_run
+    assert origin is not None
+    assert origin.run == {"github_run_id": "4242", "github_run_attempt": "2"}
+    assert (origin.event, origin.head_sha, origin.pull_requests) == ("pull_request", "a" * 40, (9,))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"id": "4242"}, "workflow_run.id: expected a positive integer"),
+        ({"run_attempt": None}, "workflow_run.run_attempt: expected a positive integer"),
+        ({"head_sha": "main"}, "workflow_run.head_sha: expected a commit SHA"),
+        ({"event": 1}, "workflow_run.event: expected a string"),
+        ({"pull_requests": [{"number": "7"}]}, "workflow_run.pull_requests[].number"),
+        ({"pull_requests": {}}, "workflow_run.pull_requests: expected a list"),
+    ],
+)
+def test_env_rejects_a_malformed_workflow_run_event(
+    tmp_path: Path, change: dict[str, object], message: str
+) -> None:
+    event = {"workflow_run": {**WORKFLOW_RUN, **change}}
+    environ = actions_environ(
+        tmp_path,
+        api_url="https://api.github.com",
+        token="t",
+        event=event,
+        event_name="workflow_run",
+    )
+    with pytest.raises(GitHubEnvError, match=re.escape(message)) as info:
+        GitHubEnv.from_environ(environ)
+    assert str(tmp_path / "event.json") in str(info.value)
 
 
 def test_env_fields_and_defaults(tmp_path: Path) -> None:

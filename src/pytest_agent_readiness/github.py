@@ -66,6 +66,7 @@ _REPOSITORY_RE = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 _OUTPUT_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 _MARKER_RE = re.compile(r"[A-Za-z0-9%/._~+@:,;=-]+")
 _FENCE_RE = re.compile(r"(`{3,}|~{3,})")
+_SHA_RE = re.compile(r"[0-9a-fA-F]{40}|[0-9a-fA-F]{64}")
 
 
 class GitHubError(Exception):
@@ -96,6 +97,22 @@ class GitHubRequestUncertainError(GitHubApiError):
 
 
 @dataclasses.dataclass(frozen=True)
+class WorkflowRunOrigin:
+    """The run a ``workflow_run`` event reports on: the run whose artifact we publish."""
+
+    run_id: str
+    run_attempt: str
+    event: str
+    head_sha: str
+    pull_requests: tuple[int, ...]
+
+    @property
+    def run(self) -> dict[str, str]:
+        """The ``run`` record a scorecard written by that run carries."""
+        return {"github_run_id": self.run_id, "github_run_attempt": self.run_attempt}
+
+
+@dataclasses.dataclass(frozen=True)
 class GitHubEnv:
     """What a step learns from the Actions environment and the event that triggered it."""
 
@@ -117,6 +134,8 @@ class GitHubEnv:
     # GITHUB_ACTIONS=true: only GitHub's runner reads workflow commands such as ::add-mask::;
     # anywhere else that line would print the token in clear.
     in_actions: bool = False
+    # Set under a workflow_run event: the originating run, whose scorecard this step may post.
+    workflow_run: WorkflowRunOrigin | None = None
 
     @classmethod
     def from_environ(
@@ -143,11 +162,14 @@ class GitHubEnv:
         number: int | None = None
         head_repository: str | None = None
         is_fork = False
+        workflow_run: WorkflowRunOrigin | None = None
         if event_path is not None:
             event = _load_event(event_path)
             number, head_repository, is_fork = _pull_request_facts(
                 event, event_name, repository, event_path
             )
+            if event_name == "workflow_run":
+                workflow_run = _workflow_run_origin(event, event_path)
         summary = get("GITHUB_STEP_SUMMARY")
         output = get("GITHUB_OUTPUT")
         return cls(
@@ -167,6 +189,7 @@ class GitHubEnv:
             sha=get("GITHUB_SHA"),
             job=get("GITHUB_JOB"),
             in_actions=runs_in_github_actions(environ),
+            workflow_run=workflow_run,
         )
 
     @property
@@ -235,6 +258,36 @@ def _pull_request_facts(
         issue = _expect_object(event["issue"], "issue", path)
         return _expect_number(issue.get("number"), "issue.number", path), None, False
     return None, None, False
+
+
+def _workflow_run_origin(event: Mapping[str, Any], path: Path) -> WorkflowRunOrigin:
+    run = _expect_object(event.get("workflow_run"), "workflow_run", path)
+    run_id = _expect_number(run.get("id"), "workflow_run.id", path)
+    attempt = _expect_number(run.get("run_attempt"), "workflow_run.run_attempt", path)
+    head_sha = run.get("head_sha")
+    if not isinstance(head_sha, str) or not _SHA_RE.fullmatch(head_sha):
+        raise GitHubEnvError(
+            f"workflow_run.head_sha: expected a commit SHA, got {head_sha!r}", path=path
+        )
+    origin_event = run.get("event")
+    if not isinstance(origin_event, str):
+        raise GitHubEnvError(
+            f"workflow_run.event: expected a string, got {origin_event!r}", path=path
+        )
+    pulls = run.get("pull_requests", [])
+    if not isinstance(pulls, list):
+        raise GitHubEnvError(
+            f"workflow_run.pull_requests: expected a list, got {pulls!r}", path=path
+        )
+    numbers = tuple(
+        _expect_number(
+            _expect_object(pull, "workflow_run.pull_requests[]", path).get("number"),
+            "workflow_run.pull_requests[].number",
+            path,
+        )
+        for pull in pulls
+    )
+    return WorkflowRunOrigin(str(run_id), str(attempt), origin_event, head_sha.lower(), numbers)
 
 
 def _expect_object(value: object, where: str, path: Path) -> Mapping[str, Any]:
@@ -507,6 +560,20 @@ class GitHubClient:
             url = self._checked_next_url(next_link) if next_link else None
             params = None  # the next link carries them
         raise GitHubApiError(f"more than {MAX_COMMENT_PAGES} pages of comments; giving up")
+
+    def pull_request_head_sha(self, repo: str, number: int) -> str:
+        """The commit at the head of pull request ``number`` now."""
+        response = self.request("GET", f"/repos/{_repo_path(repo)}/pulls/{int(number)}")
+        pull = _json(response, self._token)
+        head = pull.get("head") if isinstance(pull, dict) else None
+        sha = head.get("sha") if isinstance(head, dict) else None
+        if not isinstance(sha, str) or not _SHA_RE.fullmatch(sha):
+            raise GitHubApiError(
+                f"GET /repos/{repo}/pulls/{int(number)}: expected a head commit SHA, got "
+                f"{server_text(repr(sha), self._token, 100)}",
+                status=response.status_code,
+            )
+        return sha.lower()
 
     def list_issue_comments(self, repo: str, number: int) -> list[IssueComment]:
         """All comments of issue or PR ``number``, across every page."""
@@ -853,6 +920,27 @@ def _send_fitting(send: Callable[[str], IssueComment], body: str) -> tuple[Issue
     if harder == body:
         harder, _ = truncate_markdown(body, len(body) // 2, note=COMMENT_TRUNCATION_NOTE)
     return send(harder), True
+
+
+# --------------------------------------------------------------------------- workflow_run
+
+
+def stale_pull_request(
+    client: GitHubClient, repo: str, number: int, origin: WorkflowRunOrigin
+) -> str | None:
+    """Why the run ``origin`` may not comment on pull request ``number`` (None: it may).
+
+    The number comes from an artifact the pull request's own run wrote, so it is only a claim:
+    the pull request's head must be the commit that run tested. That also keeps an older run
+    from overwriting the comment of a newer push.
+    """
+    head = client.pull_request_head_sha(repo, number)
+    if head != origin.head_sha:
+        return (
+            f"pull request #{number} is at {head}, but run {origin.run_id} tested "
+            f"{origin.head_sha} (a newer push, or an artifact naming another pull request)"
+        )
+    return None
 
 
 # --------------------------------------------------------------------------- publish
