@@ -57,9 +57,10 @@ COMMENT_TRUNCATION_NOTE = (
 )
 FORK_COMMENT_ADVICE = (
     "This pull request comes from a fork, so its GITHUB_TOKEN is read-only and cannot comment. "
-    "The scorecard is in the job summary. To comment on fork pull requests, upload the "
-    "scorecard as an artifact and post it from a second workflow triggered "
-    "`on: workflow_run` (never `pull_request_target` with a checkout of the PR's code)."
+    "The scorecard is in the job summary. To comment on fork pull requests, use the workflow "
+    "pair in pytest-agent-readiness's examples/workflows (fork-pr-gate.yml uploads the "
+    "scorecard, fork-pr-comment.yml posts it `on: workflow_run`); never `pull_request_target` "
+    "with a checkout of the PR's code."
 )
 
 _REPOSITORY_RE = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
