@@ -787,6 +787,9 @@ TOKEN = "ghs_0123456789abcdefghij"
     [
         (f"a {TOKEN} b", "a *** b"),
         (f"{TOKEN[:8]} and {TOKEN[8:]}", "*** and ***"),  # split across two fields
+        # spelled out in pieces too short to match one by one
+        ("; ".join(TOKEN[i : i + 5] for i in range(0, len(TOKEN), 5)), "***; ***; ***; ***; ***"),
+        ("see https://docs.github.com/rest", "see https://docs.github.com/rest"),
         (f"cut {TOKEN[:9]}", "cut ***"),  # the head of a token another cut left
         (f"short {TOKEN[:7]}", f"short {TOKEN[:7]}"),  # seven characters guess nothing
         ("ghs_ is a prefix, not a secret", "ghs_ is a prefix, not a secret"),

@@ -503,9 +503,11 @@ def test_api_limits_must_be_sensible(job: Job, fake: FakeGitHub, args: list[str]
 
 # --- a hostile API server: the token and workflow commands never get through
 def token_fragments(token: str, text: str, size: int = 8) -> list[str]:
-    """Every run of ``size`` characters of ``token`` that ``text`` holds."""
+    """Every run of ``size`` characters of ``token`` that ``text`` holds, also when other
+    characters break it up (pieces in separate fields)."""
+    compact = "".join(char for char in text if char in set(token))
     runs = (token[i : i + size] for i in range(len(token) - size + 1))
-    return [run for run in runs if run in text]
+    return [run for run in runs if run in compact]
 
 
 def _hostile_html_url(fake: FakeGitHub) -> None:
@@ -527,6 +529,22 @@ HOSTILE_SERVERS: dict[str, Callable[[FakeGitHub], None]] = {
         Fault.raw(
             422,
             json.dumps({"message": fake.token[:12], "errors": [{"message": fake.token[12:]}]}),
+            "application/json",
+        ),
+    ),
+    # Pieces too short to match one by one, in separate fields.
+    "token-in-pieces": lambda fake: fake.fail_next(
+        "create_comment",
+        Fault.raw(
+            422,
+            json.dumps(
+                {
+                    "message": "Validation Failed",
+                    "errors": [
+                        {"message": fake.token[i : i + 5]} for i in range(0, len(fake.token), 5)
+                    ],
+                }
+            ),
             "application/json",
         ),
     ),

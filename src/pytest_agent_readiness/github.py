@@ -717,8 +717,9 @@ class GitHubClient:
 
 
 def scrub_secret(text: str, secret: str | None) -> str:
-    """Replace ``secret`` (raw or URL-encoded) in ``text`` with ``***``, and any run of it of
-    SECRET_FRAGMENT_CHARS characters or more (a token cut short, or split across fields)."""
+    """Replace ``secret`` (raw or URL-encoded) in ``text`` with ``***``, and every run of
+    SECRET_FRAGMENT_CHARS or more of its characters, even one that other characters break up
+    (a token cut short, split across fields, or spelled out in pieces)."""
     if not secret:
         return text
     forms = sorted({secret, quote(secret, safe="")}, key=len, reverse=True)
@@ -728,17 +729,22 @@ def scrub_secret(text: str, secret: str | None) -> str:
     if len(secret) <= size or len(text) < size:
         return text
     fragments = {form[i : i + size] for form in forms for i in range(len(form) - size + 1)}
-    hidden = [False] * len(text)
-    for start in range(len(text) - size + 1):
-        if text[start : start + size] in fragments:
-            hidden[start : start + size] = [True] * size
-    if not any(hidden):
+    # Look for fragments among the characters a token can hold, with everything else (spaces,
+    # "; " between fields, markup) left out; hide the characters found, wherever they stand.
+    alphabet = set("".join(forms))
+    where = [index for index, char in enumerate(text) if char in alphabet]
+    compact = "".join(text[index] for index in where)
+    hidden: set[int] = set()
+    for start in range(len(compact) - size + 1):
+        if compact[start : start + size] in fragments:
+            hidden.update(where[start : start + size])
+    if not hidden:
         return text
     pieces: list[str] = []
     for index, char in enumerate(text):
-        if not hidden[index]:
+        if index not in hidden:
             pieces.append(char)
-        elif index == 0 or not hidden[index - 1]:
+        elif index - 1 not in hidden:
             pieces.append("***")
     return "".join(pieces)
 
