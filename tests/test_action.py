@@ -173,6 +173,11 @@ def test_action_steps_follow_the_rules() -> None:
     }
     for name, output in outputs.items():
         assert output["value"] == f"${{{{ steps.publish.outputs.{name} }}}}"
+    # The step with the token runs the tool's own interpreter in isolated mode, never pytest's.
+    (publish,) = [step for step in action["runs"]["steps"] if step.get("id") == "publish"]
+    assert publish["env"]["TOOL_PYTHON"] == "${{ steps.install.outputs.tool-python }}"
+    assert "PYTHON" not in publish["env"]
+    assert '"$TOOL_PYTHON" -I -m pytest_agent_readiness.cli github' in publish["run"]
     inputs = action["inputs"]
     assert inputs["github-token"]["default"] == "${{ github.token }}"
     assert inputs["fail-on"]["default"] == "not-ready"
