@@ -620,10 +620,22 @@ def job_interpreter(tmp_path: Path, loot: Path) -> Path:
     return python
 
 
-def assert_nothing_stolen(run: ActionRun, loot: Path, token: str) -> None:
+def run_hostile(
+    tmp_path: Path, example: Path, fake: FakeGitHub, plant: Callable[[Path], None], loot: Path
+) -> ActionRun:
+    """Run the action with ``plant``'s files and a hostile job interpreter; nothing is stolen."""
+    run = run_action(
+        tmp_path,
+        example,
+        fake,
+        {"pytest-args": "-p no:randomly -q"},
+        plant=plant,
+        job_python=job_interpreter(tmp_path, loot),
+    )
     assert sorted(path.name for path in loot.iterdir()) == [], run.log
     assert "STOLEN" not in run.log
-    assert token not in run.log.replace(f"::add-mask::{token}", "")
+    assert fake.token not in run.log.replace(f"::add-mask::{fake.token}", "")
+    return run
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="the job's venv layout is POSIX here")
@@ -644,16 +656,8 @@ def test_a_planted_tool_in_the_pull_request_never_runs_with_the_token(
             hostile_code(loot, "workspace-site"), encoding="utf-8"
         )
 
-    run = run_action(
-        tmp_path,
-        READY_EXAMPLE,
-        fake,
-        {"pytest-args": "-p no:randomly -q"},
-        plant=plant,
-        job_python=job_interpreter(tmp_path, loot),
-    )
+    run = run_hostile(tmp_path, READY_EXAMPLE, fake, plant, loot)
 
-    assert_nothing_stolen(run, loot, fake.token)
     # The planted package shadows the plugin in pytest's run (the tests run the project's
     # code), so there is no scorecard: the real tool fails closed, it forges nothing.
     publish = run.steps[-1]
@@ -684,16 +688,8 @@ def test_the_tests_cannot_reach_the_publish_step(tmp_path: Path, fake: FakeGitHu
                 f"        _env.write('BASH_ENV={script}\\n')\n"
             )
 
-    run = run_action(
-        tmp_path,
-        UNREADY_EXAMPLE,
-        fake,
-        {"pytest-args": "-p no:randomly -q"},
-        plant=plant,
-        job_python=job_interpreter(tmp_path, loot),
-    )
+    run = run_hostile(tmp_path, UNREADY_EXAMPLE, fake, plant, loot)
 
-    assert_nothing_stolen(run, loot, fake.token)
     assert run.steps[2].outputs["exit-code"] == "1", run.log
     assert run.steps[-1].returncode == 1, run.log
     assert run.outputs["verdict"] == "not_ready"

@@ -200,15 +200,15 @@ def test_env_reads_the_pull_request_from_the_event(
     assert env.event_name == event_name
 
 
-def test_env_reads_the_originating_run_of_a_workflow_run_event(tmp_path: Path) -> None:
-    event = {"workflow_run": {**WORKFLOW_RUN, "pull_requests": [{"number": 9}]}}
-    environ = actions_environ(
-        tmp_path,
-        api_url="https://api.github.com",
-        token="t",
-        event=event,
-        event_name="workflow_run",
+def workflow_run_environ(tmp_path: Path, run: Mapping[str, object]) -> dict[str, str]:
+    event = {"workflow_run": dict(run)}
+    return actions_environ(
+        tmp_path, api_url="https://x.example", token="t", event=event, event_name="workflow_run"
     )
+
+
+def test_env_reads_the_originating_run_of_a_workflow_run_event(tmp_path: Path) -> None:
+    environ = workflow_run_environ(tmp_path, {**WORKFLOW_RUN, "pull_requests": [{"number": 9}]})
     origin = GitHubEnv.from_environ(environ).workflow_run
     assert origin is not None
     assert origin.run == {"github_run_id": "4242", "github_run_attempt": "2"}
@@ -229,14 +229,7 @@ def test_env_reads_the_originating_run_of_a_workflow_run_event(tmp_path: Path) -
 def test_env_rejects_a_malformed_workflow_run_event(
     tmp_path: Path, change: dict[str, object], message: str
 ) -> None:
-    event = {"workflow_run": {**WORKFLOW_RUN, **change}}
-    environ = actions_environ(
-        tmp_path,
-        api_url="https://api.github.com",
-        token="t",
-        event=event,
-        event_name="workflow_run",
-    )
+    environ = workflow_run_environ(tmp_path, {**WORKFLOW_RUN, **change})
     with pytest.raises(GitHubEnvError, match=re.escape(message)) as info:
         GitHubEnv.from_environ(environ)
     assert str(tmp_path / "event.json") in str(info.value)
