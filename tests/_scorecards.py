@@ -364,7 +364,7 @@ class _Structure(HTMLParser):
         self.texts.append((self._open[-1] if self._open else "", data))
 
 
-VOID_TAGS = frozenset({"br", "meta", "hr", "img", "input", "link"})
+VOID_TAGS = frozenset({"br", "meta", "hr", "img", "input", "link", "wbr"})
 
 
 def parse_html(document: str) -> _Structure:

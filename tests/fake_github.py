@@ -15,11 +15,14 @@ import threading
 from typing import Literal
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-Endpoint = Literal["user", "list_comments", "create_comment", "update_comment"]
-FaultAction = Literal["respond", "accept_then_drop", "accept_then_stall", "replace_headers"]
+Endpoint = Literal["user", "list_comments", "create_comment", "update_comment", "get_pull"]
+FaultAction = Literal[
+    "respond", "respond_raw", "accept_then_drop", "accept_then_stall", "replace_headers"
+]
 
 _LIST_OR_CREATE = re.compile(r"/repos/([^/]+)/([^/]+)/issues/(\d+)/comments")
 _UPDATE = re.compile(r"/repos/([^/]+)/([^/]+)/issues/comments/(\d+)")
+_PULL = re.compile(r"/repos/([^/]+)/([^/]+)/pulls/(\d+)")
 BOT_LOGIN = "github-actions[bot]"
 # An upper bound for a stalled handler, so a broken test cannot hang the server forever.
 _STALL_LIMIT_S = 30.0
@@ -72,6 +75,16 @@ class Fault:
     def not_accessible(cls) -> Fault:
         """What a read-only (fork) token or a missing permission gets."""
         return cls(status=403, message="Resource not accessible by integration")
+
+    @classmethod
+    def raw(cls, status: int, body: str, content_type: str = "text/plain") -> Fault:
+        """Answer with ``body`` as it is (a proxy's HTML page, a hostile echo)."""
+        return cls(
+            status=status,
+            message=body,
+            headers=(("Content-Type", content_type),),
+            action="respond_raw",
+        )
 
     @classmethod
     def with_headers(cls, *headers: tuple[str, str]) -> Fault:
@@ -131,6 +144,10 @@ class FakeGitHub:
         self.base_path = base_path.rstrip("/")
         self.max_body = max_body
         self.count_body_in = count_body_in
+        # A hostile server's html_url for the comments it returns (None: GitHub's shape).
+        self.html_url: str | None = None
+        # (repository, number) -> the pull request's head commit SHA.
+        self.pulls: dict[tuple[str, int], str] = {}
         self.requests: list[RecordedRequest] = []
         self.comments: list[FakeComment] = []
         self._faults: dict[Endpoint, list[Fault]] = {}
@@ -208,7 +225,8 @@ class FakeGitHub:
                 "login": comment.author,
                 "type": "Bot" if "[bot]" in comment.author else "User",
             },
-            "html_url": f"https://github.example/{comment.repo}/pull/{comment.number}"
+            "html_url": self.html_url
+            or f"https://github.example/{comment.repo}/pull/{comment.number}"
             f"#issuecomment-{comment.id}",
         }
 
@@ -265,6 +283,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if fault is not None and fault.action == "respond":
             self._reply(fault.status, {"message": fault.message}, headers=fault.headers)
             return
+        if fault is not None and fault.action == "respond_raw":
+            self._reply_raw(fault.status, fault.message.encode("utf-8"), fault.headers)
+            return
         status, payload, headers = self._apply(endpoint, match, parts.query, raw_body)
         if fault is None or fault.action == "replace_headers":
             self._reply(status, payload, headers=headers if fault is None else fault.headers)
@@ -283,6 +304,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         match = _UPDATE.fullmatch(path)
         if match and self.command == "PATCH":
             return "update_comment", match
+        match = _PULL.fullmatch(path)
+        if match and self.command == "GET":
+            return "get_pull", match
         return None
 
     def _apply(
@@ -295,6 +319,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return 200, {"login": fake.login, "type": "User"}, ()
         assert match is not None
         repo = f"{match.group(1)}/{match.group(2)}"
+        if endpoint == "get_pull":
+            number = int(match.group(3))
+            with fake._lock:
+                head = fake.pulls.get((repo, number))
+            if head is None:
+                return 404, {"message": "Not Found"}, ()
+            return 200, {"number": number, "head": {"sha": head}}, ()
         if endpoint == "list_comments":
             return self._list(repo, int(match.group(3)), parse_qs(query))
         body = json.loads(raw_body).get("body")
@@ -353,9 +384,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def _reply(
         self, status: int, payload: object, *, headers: tuple[tuple[str, str], ...] = ()
     ) -> None:
-        data = json.dumps(payload).encode("utf-8")
+        content_type = (("Content-Type", "application/json; charset=utf-8"),)
+        self._reply_raw(status, json.dumps(payload).encode("utf-8"), content_type + headers)
+
+    def _reply_raw(self, status: int, data: bytes, headers: tuple[tuple[str, str], ...]) -> None:
         self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
         for name, value in headers:
             self.send_header(name, value)

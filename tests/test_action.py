@@ -15,7 +15,7 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -173,6 +173,11 @@ def test_action_steps_follow_the_rules() -> None:
     }
     for name, output in outputs.items():
         assert output["value"] == f"${{{{ steps.publish.outputs.{name} }}}}"
+    # The step with the token runs the tool's own interpreter in isolated mode, never pytest's.
+    (publish,) = [step for step in action["runs"]["steps"] if step.get("id") == "publish"]
+    assert publish["env"]["TOOL_PYTHON"] == "${{ steps.install.outputs.tool-python }}"
+    assert "PYTHON" not in publish["env"]
+    assert '"$TOOL_PYTHON" -I -m pytest_agent_readiness.cli github' in publish["run"]
     inputs = action["inputs"]
     assert inputs["github-token"]["default"] == "${{ github.token }}"
     assert inputs["fail-on"]["default"] == "not-ready"
@@ -408,9 +413,18 @@ def run_action(
     inputs: Mapping[str, str] | None = None,
     *,
     head_repo: str = GITHUB_REPO,
+    plant: Callable[[Path], None] | None = None,
+    job_python: Path | None = None,
 ) -> ActionRun:
+    """Run action.yml on a copy of ``example``; ``plant`` edits the copy first (hostile files).
+
+    ``job_python`` is the job's own interpreter (the runner's ``python3``): by default this
+    test's, whose directory goes first on PATH so pytest's environment matches the tool's.
+    """
     workspace = tmp_path / "workspace"
     shutil.copytree(example, workspace, ignore=shutil.ignore_patterns("__pycache__", ".pytest*"))
+    if plant is not None:
+        plant(workspace)
     runner_temp = tmp_path / "runner-temp"
     runner_temp.mkdir()
     event = tmp_path / "event.json"
@@ -433,8 +447,11 @@ def run_action(
         GITHUB_RUN_ATTEMPT="1",
         GITHUB_JOB="readiness",
         # The testing seam documented in action.yml: this interpreter already has the plugin,
-        # so the install step skips building a virtual environment.
+        # so it stands in for the tool's environment instead of a fresh install.
         AGENT_READINESS_PREINSTALLED_PYTHON=sys.executable,
+        PATH=os.pathsep.join(
+            [str((job_python or Path(sys.executable)).parent), environ.get("PATH", "")]
+        ),
     )
     runner = CompositeRunner(
         REPO,
@@ -563,3 +580,285 @@ def test_the_runner_refuses_what_it_does_not_implement(tmp_path: Path) -> None:
             workspace=tmp_path,
             runner_temp=tmp_path,
         )
+
+
+# --- the publish step runs only the pinned tool
+def hostile_code(loot: Path, label: str) -> str:
+    """Python that, wherever it runs with the token, steals it and forges a ready verdict."""
+    return (
+        "import os, sys\n"
+        "if os.environ.get('GITHUB_TOKEN'):\n"
+        f"    with open({str(loot / label)!r}, 'a', encoding='utf-8') as f:\n"
+        "        f.write(os.environ['GITHUB_TOKEN'] + '\\n')\n"
+        "    print('STOLEN ' + os.environ['GITHUB_TOKEN'])\n"
+        "    with open(os.environ['GITHUB_OUTPUT'], 'a', encoding='utf-8') as f:\n"
+        "        f.write('verdict=ready\\ntotal=20\\n')\n"
+        f"    if {label!r} == 'cli':\n"
+        "        sys.exit(0)\n"
+    )
+
+
+def job_interpreter(tmp_path: Path, loot: Path) -> Path:
+    """The job's own interpreter (a venv), with a hostile sitecustomize.py in its site-packages."""
+    venv = tmp_path / "job-python"
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120
+    )
+    python = venv / "bin" / "python"
+    site = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout.strip()
+    Path(site, "sitecustomize.py").write_text(hostile_code(loot, "job-site"), encoding="utf-8")
+    package = Path(site, "pytest_agent_readiness")
+    package.mkdir()
+    (package / "__init__.py").write_text("", encoding="utf-8")
+    (package / "cli.py").write_text(hostile_code(loot, "cli"), encoding="utf-8")
+    return python
+
+
+def run_hostile(
+    tmp_path: Path, example: Path, fake: FakeGitHub, plant: Callable[[Path], None], loot: Path
+) -> ActionRun:
+    """Run the action with ``plant``'s files and a hostile job interpreter; nothing is stolen."""
+    run = run_action(
+        tmp_path,
+        example,
+        fake,
+        {"pytest-args": "-p no:randomly -q"},
+        plant=plant,
+        job_python=job_interpreter(tmp_path, loot),
+    )
+    assert sorted(path.name for path in loot.iterdir()) == [], run.log
+    assert "STOLEN" not in run.log
+    assert fake.token not in run.log.replace(f"::add-mask::{fake.token}", "")
+    return run
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the job's venv layout is POSIX here")
+def test_a_planted_tool_in_the_pull_request_never_runs_with_the_token(
+    tmp_path: Path, fake: FakeGitHub
+) -> None:
+    # The pull request ships its own pytest_agent_readiness package and sitecustomize.py; the
+    # job's site-packages carries both too. Only the pinned tool may run in the publish step.
+    loot = tmp_path / "loot"
+    loot.mkdir()
+
+    def plant(workspace: Path) -> None:
+        package = workspace / "pytest_agent_readiness"
+        package.mkdir()
+        (package / "__init__.py").write_text("", encoding="utf-8")
+        (package / "cli.py").write_text(hostile_code(loot, "cli"), encoding="utf-8")
+        (workspace / "sitecustomize.py").write_text(
+            hostile_code(loot, "workspace-site"), encoding="utf-8"
+        )
+
+    run = run_hostile(tmp_path, READY_EXAMPLE, fake, plant, loot)
+
+    # The planted package shadows the plugin in pytest's run (the tests run the project's
+    # code), so there is no scorecard: the real tool fails closed, it forges nothing.
+    publish = run.steps[-1]
+    assert publish.returncode == 2, run.log
+    assert "no such scorecard file" in publish.stderr
+    assert "verdict" not in publish.outputs
+    assert fake.requests == []
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the job's venv layout is POSIX here")
+def test_the_tests_cannot_reach_the_publish_step(tmp_path: Path, fake: FakeGitHub) -> None:
+    # A conftest.py runs in pytest's step by design; it must not be able to hand the publish
+    # step a BASH_ENV, nor may the job's hostile sitecustomize.py load there.
+    loot = tmp_path / "loot"
+    loot.mkdir()
+    script = tmp_path / "bash_env.sh"
+    script.write_text(
+        f'echo "$GITHUB_TOKEN" >> {loot / "bash-env"}\necho "STOLEN $GITHUB_TOKEN"\n',
+        encoding="utf-8",
+    )
+
+    def plant(workspace: Path) -> None:
+        with (workspace / "conftest.py").open("a", encoding="utf-8") as conftest:
+            conftest.write(
+                "\nimport os as _os\n"
+                "if _os.environ.get('GITHUB_ENV'):\n"
+                "    with open(_os.environ['GITHUB_ENV'], 'a', encoding='utf-8') as _env:\n"
+                f"        _env.write('BASH_ENV={script}\\n')\n"
+            )
+
+    run = run_hostile(tmp_path, UNREADY_EXAMPLE, fake, plant, loot)
+
+    assert run.steps[2].outputs["exit-code"] == "1", run.log
+    assert run.steps[-1].returncode == 1, run.log
+    assert run.outputs["verdict"] == "not_ready"
+    assert len(fake.comments_on(GITHUB_REPO, PR)) == 1
+
+
+# --- fork pull requests: the workflow pair
+FORK_GATE = REPO / "examples" / "workflows" / "fork-pr-gate.yml"
+FORK_COMMENT = REPO / "examples" / "workflows" / "fork-pr-comment.yml"
+ARTIFACT = "agent-readiness"
+TOOL_REPOSITORY = "OWNER/pytest-agent-readiness"
+
+
+def step_named(job: Mapping[str, Any], prefix: str) -> dict[str, Any]:
+    (step,) = [s for s in job["steps"] if s.get("name", "").startswith(prefix)]
+    return dict(step)
+
+
+def test_the_fork_pair_gates_without_write_and_comments_without_the_pull_requests_code() -> None:
+    gate, comment = load_yaml(FORK_GATE), load_yaml(FORK_COMMENT)
+    assert set(gate[True]) == {"pull_request"}
+    (gate_id, gate_job), (_, comment_job) = *gate["jobs"].items(), *comment["jobs"].items()
+    # The job that runs the pull request's code holds no write permission.
+    assert gate_job["permissions"] == {"contents": "read"}
+    action = step_named(gate_job, "Readiness gate")
+    assert action["with"]["comment"] == "false"
+    upload = step_named(gate_job, "Upload")
+    assert upload["uses"].startswith("actions/upload-artifact@")
+    assert upload["with"]["name"] == ARTIFACT
+
+    assert comment[True] == {"workflow_run": {"workflows": [gate["name"]], "types": ["completed"]}}
+    assert "github.event.workflow_run.event == 'pull_request'" in comment_job["if"]
+    assert comment_job["permissions"] == {
+        "actions": "read",
+        "contents": "read",
+        "pull-requests": "write",
+    }
+    for step in comment_job["steps"]:
+        uses = step.get("uses", "")
+        assert not uses.startswith(("./", "OWNER/")), "no action from a checkout or a tag here"
+        if uses.startswith("actions/checkout@"):
+            # Only the pinned tool is checked out: never the pull request's head.
+            assert step["with"]["repository"] == TOOL_REPOSITORY
+            assert re.fullmatch(r"[0-9a-f]{40}", str(step["with"]["ref"]))
+    download = step_named(comment_job, "Download")
+    assert download["uses"].startswith("actions/download-artifact@")
+    assert download["with"]["name"] == ARTIFACT
+    assert download["with"]["run-id"] == "${{ github.event.workflow_run.id }}"
+    post = step_named(comment_job, "Post")
+    assert " -I -m pytest_agent_readiness.cli" in post["run"]
+    assert f"--job {gate_id}" in post["run"]
+
+
+def run_workflow_step(
+    step: Mapping[str, Any], env: Mapping[str, str], expressions: Mapping[str, str], cwd: Path
+) -> subprocess.CompletedProcess[str]:
+    """Run a workflow step's script with ``env`` standing for its ``env:`` expressions."""
+    assert {k: v for k, v in step.get("env", {}).items() if k not in env} == {}
+    assert {k: step["env"][k] for k in expressions} == dict(expressions)
+    script = cwd / "step.sh"
+    script.write_text(step["run"], encoding="utf-8")
+    return subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
+        cwd=cwd,
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the workflows run on ubuntu-latest")
+def test_the_fork_pair_posts_a_fork_pull_requests_scorecard(
+    tmp_path: Path, fake: FakeGitHub
+) -> None:
+    gate_job = next(iter(load_yaml(FORK_GATE)["jobs"].values()))
+    comment_job = next(iter(load_yaml(FORK_COMMENT)["jobs"].values()))
+    base_env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("GITHUB_", "RUNNER_", "ACTIONS_", "PYTEST_"))
+    }
+    # Half 1, on the fork's pull request: the Action with its inputs from the workflow; no
+    # comment (the token is read-only), then the artifact's files.
+    inputs = {k: str(v) for k, v in step_named(gate_job, "Readiness gate")["with"].items()}
+    run = run_action(
+        tmp_path / "pr-run",
+        UNREADY_EXAMPLE,
+        fake,
+        {**inputs, "pytest-args": "-p no:randomly -q"},
+        head_repo="outsider/support",
+    )
+    assert run.outputs["verdict"] == "not_ready", run.log
+    assert fake.requests == []
+    pr_temp = tmp_path / "pr-temp"
+    pr_temp.mkdir()
+    staged = run_workflow_step(
+        step_named(gate_job, "Put the scorecard"),
+        {
+            **base_env,
+            "RUNNER_TEMP": str(pr_temp),
+            "SCORECARD": run.outputs["scorecard-path"],
+            "PR_NUMBER": str(PR),
+        },
+        {
+            "SCORECARD": "${{ steps.readiness.outputs.scorecard-path }}",
+            "PR_NUMBER": "${{ github.event.pull_request.number }}",
+        },
+        pr_temp,
+    )
+    assert staged.returncode == 0, staged.stderr
+
+    # The artifact travels: upload-artifact's path, download-artifact's path.
+    comment_temp = tmp_path / "comment-temp"
+    shutil.copytree(pr_temp / "agent-readiness-artifact", comment_temp / "agent-readiness-artifact")
+    # The install step's venv, played by this test's interpreter.
+    tool = comment_temp / "agent-readiness-tool" / "bin" / "python"
+    tool.parent.mkdir(parents=True)
+    tool.write_text(f'#!/bin/sh\nexec {sys.executable} "$@"\n', encoding="utf-8")
+    tool.chmod(0o755)
+    head_sha = "c" * 40
+    fake.pulls[(GITHUB_REPO, PR)] = head_sha
+    event = tmp_path / "workflow_run.json"
+    event.write_text(
+        json.dumps(
+            {
+                "workflow_run": {
+                    "id": 9001,
+                    "run_attempt": 1,
+                    "event": "pull_request",
+                    "head_sha": head_sha,
+                    "pull_requests": [],  # GitHub's payload for a fork's run
+                }
+            }
+        ),
+        encoding="utf-8",
+    )
+    workspace = tmp_path / "comment-workspace"
+    workspace.mkdir()
+    posted = run_workflow_step(
+        step_named(comment_job, "Post"),
+        {
+            **base_env,
+            "RUNNER_TEMP": str(comment_temp),
+            "ARTIFACT": str(comment_temp / "agent-readiness-artifact"),
+            "GITHUB_TOKEN": fake.token,
+            "GITHUB_ACTIONS": "true",
+            "GITHUB_API_URL": fake.url,
+            "GITHUB_REPOSITORY": GITHUB_REPO,
+            "GITHUB_EVENT_NAME": "workflow_run",
+            "GITHUB_EVENT_PATH": str(event),
+            "GITHUB_RUN_ID": "9050",
+            "GITHUB_RUN_ATTEMPT": "1",
+            "GITHUB_JOB": "comment",
+            "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
+            "GITHUB_OUTPUT": str(tmp_path / "output"),
+        },
+        {
+            "ARTIFACT": "${{ runner.temp }}/agent-readiness-artifact",
+            "GITHUB_TOKEN": "${{ github.token }}",
+        },
+        workspace,
+    )
+
+    assert posted.returncode == 0, posted.stdout + posted.stderr  # --fail-on never
+    (comment,) = fake.comments_on(GITHUB_REPO, PR)
+    assert comment.body.startswith(
+        marker_comment(sticky_marker("agent-readiness.yaml", "readiness"))
+    )
+    assert "Not ready" in comment.body
+    assert "::error" not in posted.stdout  # --no-annotations: the gate's run annotated

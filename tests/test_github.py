@@ -5,6 +5,7 @@ from __future__ import annotations
 import email.utils
 import io
 import json
+import re
 import secrets
 import socket
 from collections.abc import Iterator, Mapping
@@ -27,6 +28,8 @@ from pytest_agent_readiness.github import (
     marker_comment,
     mask_token_command,
     publish,
+    scrub_secret,
+    server_text,
     sticky_marker,
     truncate_markdown,
     upsert_sticky_comment,
@@ -107,6 +110,7 @@ def actions_environ(
         "GITHUB_RUN_ATTEMPT": "2",
         "GITHUB_SHA": "0" * 40,
         "GITHUB_JOB": "gate",
+        "GITHUB_ACTIONS": "true",
     }
     if token is not None:
         environ["GITHUB_TOKEN"] = token
@@ -155,6 +159,13 @@ def parse_output_file(text: str) -> dict[str, str]:
 
 
 # --------------------------------------------------------------------------- environment
+WORKFLOW_RUN = {
+    "id": 4242,
+    "run_attempt": 2,
+    "event": "pull_request",
+    "head_sha": "A" * 40,
+    "pull_requests": [],
+}
 
 
 @pytest.mark.parametrize(
@@ -168,7 +179,7 @@ def parse_output_file(text: str) -> dict[str, str]:
         ("pull_request_review", pr_event(), 42, False, False),
         ("issue_comment", {"issue": {"number": 7, "pull_request": {}}}, 7, False, False),
         ("push", {"ref": "refs/heads/main"}, None, False, False),
-        ("workflow_run", {"workflow_run": {"pull_requests": []}}, None, False, False),
+        ("workflow_run", {"workflow_run": WORKFLOW_RUN}, None, False, False),
     ],
 )
 def test_env_reads_the_pull_request_from_the_event(
@@ -187,6 +198,41 @@ def test_env_reads_the_pull_request_from_the_event(
     assert env.is_fork is is_fork
     assert env.token_is_read_only_fork_token is read_only
     assert env.event_name == event_name
+
+
+def workflow_run_environ(tmp_path: Path, run: Mapping[str, object]) -> dict[str, str]:
+    event = {"workflow_run": dict(run)}
+    return actions_environ(
+        tmp_path, api_url="https://x.example", token="t", event=event, event_name="workflow_run"
+    )
+
+
+def test_env_reads_the_originating_run_of_a_workflow_run_event(tmp_path: Path) -> None:
+    environ = workflow_run_environ(tmp_path, {**WORKFLOW_RUN, "pull_requests": [{"number": 9}]})
+    origin = GitHubEnv.from_environ(environ).workflow_run
+    assert origin is not None
+    assert origin.run == {"github_run_id": "4242", "github_run_attempt": "2"}
+    assert (origin.event, origin.head_sha, origin.pull_requests) == ("pull_request", "a" * 40, (9,))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"id": "4242"}, "workflow_run.id: expected a positive integer"),
+        ({"run_attempt": None}, "workflow_run.run_attempt: expected a positive integer"),
+        ({"head_sha": "main"}, "workflow_run.head_sha: expected a commit SHA"),
+        ({"event": 1}, "workflow_run.event: expected a string"),
+        ({"pull_requests": [{"number": "7"}]}, "workflow_run.pull_requests[].number"),
+        ({"pull_requests": {}}, "workflow_run.pull_requests: expected a list"),
+    ],
+)
+def test_env_rejects_a_malformed_workflow_run_event(
+    tmp_path: Path, change: dict[str, object], message: str
+) -> None:
+    environ = workflow_run_environ(tmp_path, {**WORKFLOW_RUN, **change})
+    with pytest.raises(GitHubEnvError, match=re.escape(message)) as info:
+        GitHubEnv.from_environ(environ)
+    assert str(tmp_path / "event.json") in str(info.value)
 
 
 def test_env_fields_and_defaults(tmp_path: Path) -> None:
@@ -724,6 +770,48 @@ def test_the_token_never_reaches_exception_text(fake: FakeGitHub, sleeps: Sleeps
     assert fake.token not in str(info.value)
     assert "token *** is not allowed" in str(info.value)
     assert fake.token not in repr(client)
+
+
+TOKEN = "ghs_0123456789abcdefghij"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (f"a {TOKEN} b", "a *** b"),
+        (f"{TOKEN[:8]} and {TOKEN[8:]}", "*** and ***"),  # split across two fields
+        # spelled out in pieces too short to match one by one
+        ("; ".join(TOKEN[i : i + 5] for i in range(0, len(TOKEN), 5)), "***; ***; ***; ***; ***"),
+        ("see https://docs.github.com/rest", "see https://docs.github.com/rest"),
+        (f"cut {TOKEN[:9]}", "cut ***"),  # the head of a token another cut left
+        (f"short {TOKEN[:7]}", f"short {TOKEN[:7]}"),  # seven characters guess nothing
+        ("ghs_ is a prefix, not a secret", "ghs_ is a prefix, not a secret"),
+    ],
+)
+def test_scrub_secret_hides_the_token_and_its_fragments(text: str, expected: str) -> None:
+    assert scrub_secret(text, TOKEN) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "expected"),
+    [
+        ("x" * 10 + TOKEN, 14, "x" * 10 + "***"),  # scrubbed before the cut
+        ("ok\n::error::forged", 100, "ok\\n::error::forged"),
+        ("\x1b[2Jred\u202e\u200b\U000e0041", 100, "\\x1b[2Jred\\u202e\\u200b\\U000e0041"),
+    ],
+)
+def test_server_text_scrubs_then_escapes_then_cuts(text: str, limit: int, expected: str) -> None:
+    assert server_text(text, TOKEN, limit) == expected
+
+
+def test_publish_prints_no_mask_outside_github_actions(fake: FakeGitHub, tmp_path: Path) -> None:
+    environ = actions_environ(tmp_path, api_url=fake.url, token=fake.token)
+    del environ["GITHUB_ACTIONS"]
+    env = GitHubEnv.from_environ(environ)
+    result, stdout, stderr = run_publish(env, None)
+    assert result.comment is not None
+    assert "add-mask" not in stdout
+    assert fake.token not in stdout + stderr
 
 
 def test_authenticated_login(sleeps: Sleeps) -> None:

@@ -96,6 +96,7 @@ class Job:
             GITHUB_RUN_ID=RUN["github_run_id"],
             GITHUB_RUN_ATTEMPT=RUN["github_run_attempt"],
             GITHUB_JOB="readiness",
+            GITHUB_ACTIONS="true",
         )
         environ.update(overrides)
         return {key: value for key, value in environ.items() if value != ""}
@@ -543,4 +544,288 @@ def test_api_limits_must_be_sensible(job: Job, fake: FakeGitHub, args: list[str]
 
     assert result.returncode == 2
     assert "expected seconds between 0 and 3600" in result.stderr
+    assert fake.requests == []
+
+
+# --- a hostile API server: the token and workflow commands never get through
+def token_fragments(token: str, text: str, size: int = 8) -> list[str]:
+    """Every run of ``size`` characters of ``token`` that ``text`` holds, also when other
+    characters break it up (pieces in separate fields)."""
+    compact = "".join(char for char in text if char in set(token))
+    runs = (token[i : i + size] for i in range(len(token) - size + 1))
+    return [run for run in runs if run in compact]
+
+
+def _hostile_html_url(fake: FakeGitHub) -> None:
+    fake.html_url = f"https://github.example/{fake.token}\n::error title=pwned::Approved\x1b[2J"
+
+
+HOSTILE_SERVERS: dict[str, Callable[[FakeGitHub], None]] = {
+    # A token straddling the cut of a non-JSON refusal: cut first, the head leaked.
+    "refusal-text-straddles-the-cut": lambda fake: fake.fail_next(
+        "create_comment", Fault.raw(403, "x" * 290 + fake.token + "y" * 50)
+    ),
+    # A 2xx that is not JSON, quoted in the error with the token across the cut.
+    "non-json-success-straddles-the-cut": lambda fake: fake.fail_next(
+        "create_comment", Fault.raw(201, "<html>" + "x" * 188 + fake.token)
+    ),
+    # Neither field holds the whole token.
+    "token-split-across-fields": lambda fake: fake.fail_next(
+        "create_comment",
+        Fault.raw(
+            422,
+            json.dumps({"message": fake.token[:12], "errors": [{"message": fake.token[12:]}]}),
+            "application/json",
+        ),
+    ),
+    # Pieces too short to match one by one, in separate fields.
+    "token-in-pieces": lambda fake: fake.fail_next(
+        "create_comment",
+        Fault.raw(
+            422,
+            json.dumps(
+                {
+                    "message": "Validation Failed",
+                    "errors": [
+                        {"message": fake.token[i : i + 5]} for i in range(0, len(fake.token), 5)
+                    ],
+                }
+            ),
+            "application/json",
+        ),
+    ),
+    "refusal-forges-commands": lambda fake: fake.fail_next(
+        "create_comment",
+        Fault(status=403, message="no\n::error title=pwned::Approved\x1b]0;title\x07\u202e"),
+    ),
+    "html-url-echoes-the-token-and-forges-commands": _hostile_html_url,
+}
+
+
+@pytest.mark.parametrize("name", HOSTILE_SERVERS)
+def test_a_hostile_server_reaches_neither_the_token_nor_a_workflow_command(
+    tmp_path: Path, name: str
+) -> None:
+    with FakeGitHub() as fake:
+        HOSTILE_SERVERS[name](fake)
+        job = Job(tmp_path, fake.url, fake.token)
+
+        result = job.run(with_run(ready_scorecard()))
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    mask = f"::add-mask::{fake.token}"
+    assert result.stdout.startswith(mask + "\n")
+    printed = result.stdout.replace(mask, "", 1) + result.stderr
+    assert token_fragments(fake.token, printed) == [], printed
+    lines = printed.splitlines()
+    assert not [line for line in lines if line.startswith("::error title=pwned")], printed
+    assert not any(ch in printed for ch in "\x1b\x07\u202e"), printed
+    assert job.outputs()["verdict"] == "ready"
+
+
+def test_a_hostile_html_url_is_printed_escaped(tmp_path: Path) -> None:
+    with FakeGitHub() as fake:
+        _hostile_html_url(fake)
+        result = Job(tmp_path, fake.url, fake.token).run(with_run(ready_scorecard()))
+
+    assert (
+        "agent-readiness: created the pull request comment https://github.example/***"
+        "\\n::error title=pwned::Approved\\x1b[2J\n"
+    ) in result.stderr
+
+
+def test_outside_github_actions_the_token_is_never_printed(job: Job, fake: FakeGitHub) -> None:
+    # Another CI, or a laptop: ::add-mask:: is no command there, just the token in clear.
+    result = job.run(with_run(ready_scorecard()), "--no-comment", GITHUB_ACTIONS="")
+
+    assert result.returncode == 0, result.stderr
+    assert token_fragments(fake.token, result.stdout + result.stderr) == []
+    assert "::add-mask::" not in result.stdout
+
+
+# --- fork pull requests: a workflow_run job posts the scorecard a pull request's run uploaded
+HEAD_SHA = "a" * 40
+ORIGIN = {"github_run_id": "4242", "github_run_attempt": "2"}
+COMMENT_RUN = {"GITHUB_RUN_ID": "5000", "GITHUB_RUN_ATTEMPT": "1", "GITHUB_JOB": "comment"}
+
+
+def workflow_run_event(
+    root: Path, *, event: str = "pull_request", pull_requests: list[int] | None = None
+) -> dict[str, str]:
+    """The environment of the comment job: a workflow_run event about run 4242, attempt 2."""
+    path = root / "workflow_run.json"
+    path.write_text(
+        json.dumps(
+            {
+                "action": "completed",
+                "workflow_run": {
+                    "id": int(ORIGIN["github_run_id"]),
+                    "run_attempt": int(ORIGIN["github_run_attempt"]),
+                    "event": event,
+                    "head_sha": HEAD_SHA,
+                    "pull_requests": [{"number": n} for n in pull_requests or []],
+                },
+            }
+        ),
+        encoding="utf-8",
+    )
+    return {"GITHUB_EVENT_NAME": "workflow_run", "GITHUB_EVENT_PATH": str(path), **COMMENT_RUN}
+
+
+def pr_number_file(root: Path, content: str | bytes = "7\n") -> str:
+    path = root / "pr-number"
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    path.write_bytes(data)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("card", "status"), [(ready_scorecard, 0), (sample_scorecard, 1)], ids=["ready", "not-ready"]
+)
+def test_workflow_run_posts_the_artifacts_scorecard_on_its_pull_request(
+    job: Job, fake: FakeGitHub, card: Callable[[], dict[str, Any]], status: int
+) -> None:
+    fake.pulls[(REPO, PR)] = HEAD_SHA
+    env = workflow_run_event(job.root)
+
+    for _ in range(2):
+        # As examples/workflows/fork-pr-comment.yml runs it: --job names the gate's job.
+        result = job.run(
+            with_run(card(), ORIGIN),
+            "--pull-request-file",
+            pr_number_file(job.root),
+            "--job",
+            "readiness",
+            **env,
+        )
+        assert result.returncode == status, result.stdout + result.stderr
+
+    assert_token_hidden(result, fake.token)
+    (comment,) = fake.comments_on(REPO, PR)
+    assert comment.body.startswith(MARKER_TAG + "\n")
+    assert "::warning title=agent-readiness::" not in result.stdout, result.stdout
+    assert job.outputs()["verdict"] == ("ready" if status == 0 else "not_ready")
+
+
+def test_workflow_run_takes_a_same_repository_pull_request_from_the_event(
+    job: Job, fake: FakeGitHub
+) -> None:
+    fake.pulls[(REPO, PR)] = HEAD_SHA
+    env = workflow_run_event(job.root, pull_requests=[PR])
+
+    result = job.run(with_run(ready_scorecard(), ORIGIN), **env)
+
+    assert result.returncode == 0, result.stderr
+    assert len(fake.comments_on(REPO, PR)) == 1
+
+
+@pytest.mark.parametrize(
+    "run",
+    [
+        None,
+        {"github_run_id": "4241", "github_run_attempt": "2"},  # an older run's artifact
+        {"github_run_id": "4242", "github_run_attempt": "1"},  # the attempt before a re-run
+        {"github_run_id": "5000", "github_run_attempt": "1"},  # the comment job's own run
+    ],
+    ids=["no-run", "older-run", "older-attempt", "own-run"],
+)
+def test_workflow_run_refuses_a_scorecard_from_another_run(
+    job: Job, fake: FakeGitHub, run: dict[str, str] | None
+) -> None:
+    fake.pulls[(REPO, PR)] = HEAD_SHA
+    card = ready_scorecard()
+    card.pop("run", None)
+
+    result = job.run(
+        with_run(card, run),
+        "--pull-request-file",
+        pr_number_file(job.root),
+        **workflow_run_event(job.root),
+    )
+
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "not produced by the run that triggered this workflow (run 4242, attempt 2)" in (
+        result.stderr
+    )
+    assert fake.requests == []
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "7; touch /tmp/x",
+        "0",
+        "-7",
+        "1e3",
+        "７",  # a full-width digit: int() would take it
+        "7\n::error title=pwned::Approved",
+        "",
+        b"\xff\xfe7",
+        "9" * 11,
+        "7" + " " * 100,
+    ],
+    ids=repr,
+)
+def test_workflow_run_takes_only_a_plain_pull_request_number(
+    job: Job, fake: FakeGitHub, content: str | bytes
+) -> None:
+    fake.pulls[(REPO, PR)] = HEAD_SHA
+    path = pr_number_file(job.root, content)
+
+    result = job.run(
+        with_run(ready_scorecard(), ORIGIN),
+        "--pull-request-file",
+        path,
+        **workflow_run_event(job.root),
+    )
+
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"--pull-request-file {path}: line 1: expected a pull request number" in result.stderr
+    assert not any(line.startswith("::error") for line in result.stderr.splitlines())
+    assert fake.requests == []
+
+
+@pytest.mark.parametrize(
+    ("head", "why"),
+    [("b" * 40, "is at bbbb"), (None, "could not confirm pull request #7")],
+    ids=["pushed-since", "no-such-pull-request"],
+)
+def test_workflow_run_does_not_comment_where_the_run_did_not_test_the_head(
+    job: Job, fake: FakeGitHub, head: str | None, why: str
+) -> None:
+    # A newer push (its own run comments), or a number that names another pull request.
+    if head is not None:
+        fake.pulls[(REPO, PR)] = head
+
+    result = job.run(
+        with_run(sample_scorecard(), ORIGIN),
+        "--pull-request-file",
+        pr_number_file(job.root),
+        **workflow_run_event(job.root),
+    )
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "::warning title=agent-readiness::Not posting the pull request comment: " in (
+        result.stdout
+    )
+    assert why in result.stdout
+    assert fake.comments_on(REPO, PR) == []
+    assert fake.requests_to("POST") == []
+    assert job.outputs()["verdict"] == "not_ready"
+
+
+def test_workflow_run_about_a_push_posts_no_comment(job: Job, fake: FakeGitHub) -> None:
+    result = job.run(
+        with_run(ready_scorecard(), ORIGIN), **workflow_run_event(job.root, event="push")
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert fake.requests == []
+
+
+def test_the_pull_request_file_needs_a_workflow_run_event(job: Job, fake: FakeGitHub) -> None:
+    result = job.run(with_run(ready_scorecard()), "--pull-request-file", pr_number_file(job.root))
+
+    assert result.returncode == 2
+    assert "--pull-request-file: only under a workflow_run event" in result.stderr
     assert fake.requests == []

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from . import __version__
 
 if TYPE_CHECKING:
-    from .github import GitHubEnv
+    from .github import GitHubClient, GitHubEnv, WorkflowRunOrigin
 
 EXIT_OK = 0
 EXIT_NOT_READY = 1
@@ -360,6 +360,12 @@ def _add_github_parser(commands: Any) -> None:
         help="the base branch's scorecard, to show the change against it in the comment",
     )
     github.add_argument(
+        "--pull-request-file",
+        metavar="FILE",
+        help="under a workflow_run event: the file from the pull request run's artifact that "
+        "holds its number (the scorecard must come from that run: github.event.workflow_run.id)",
+    )
+    github.add_argument(
         "--api-timeout",
         type=float,
         default=10.0,
@@ -405,20 +411,94 @@ def check_same_run(scorecard: Mapping[str, Any], environ: Mapping[str, str], pat
     run_id = environ.get("GITHUB_RUN_ID", "").strip()
     if not run_id:
         return
-    run = scorecard.get("run")
-    recorded = run if isinstance(run, Mapping) else {}
     expected = {"github_run_id": run_id}
     attempt = environ.get("GITHUB_RUN_ATTEMPT", "").strip()
     if attempt:
         expected["github_run_attempt"] = attempt
+    _check_recorded_run(
+        scorecard,
+        expected,
+        f"{path}: this scorecard was not produced by this workflow run",
+        "this run's",
+        "Run pytest --readiness --readiness-json in this job first.",
+    )
+
+
+def check_origin_run(scorecard: Mapping[str, Any], origin: WorkflowRunOrigin, path: str) -> None:
+    """Refuse a scorecard that the run a ``workflow_run`` event reports on did not write."""
+    _check_recorded_run(
+        scorecard,
+        origin.run,
+        f"{path}: this scorecard was not produced by the run that triggered this workflow "
+        f"(run {origin.run_id}, attempt {origin.run_attempt})",
+        "that run's",
+        "Download the artifact of github.event.workflow_run.id.",
+    )
+
+
+def _check_recorded_run(
+    scorecard: Mapping[str, Any],
+    expected: Mapping[str, str],
+    refusal: str,
+    whose: str,
+    advice: str,
+) -> None:
+    run = scorecard.get("run")
+    recorded = run if isinstance(run, Mapping) else {}
     for key, value in expected.items():
         found = recorded.get(key)
         if found != value:
             raise InvalidInput(
-                f"{path}: this scorecard was not produced by this workflow run "
-                f"({key} is {found!r}, this run's is {value!r}); refusing to report a stale "
-                "result as today's. Run pytest --readiness --readiness-json in this job first."
+                f"{refusal} ({key} is {found!r}, {whose} is {value!r}); refusing "
+                f"to report a stale or foreign result as this run's. {advice}"
             )
+
+
+# An artifact's pull request number: a positive integer and nothing else, read from a
+# file the pull request's own run wrote (untrusted), so the read is bounded.
+_PULL_REQUEST_FILE_MAX_BYTES = 64
+
+
+def read_pull_request_number(path_text: str) -> int:
+    """The pull request number in ``path_text`` (a file from an artifact; untrusted)."""
+    import re
+
+    path = Path(path_text)
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(_PULL_REQUEST_FILE_MAX_BYTES + 1)
+    except OSError as error:
+        raise InvalidInput(f"--pull-request-file {path}: {error.strerror or error}") from None
+    text = data.decode("ascii", "replace").strip()
+    if len(data) > _PULL_REQUEST_FILE_MAX_BYTES or not re.fullmatch(r"[1-9][0-9]{0,9}", text):
+        shown = ascii(data[:40].decode("utf-8", "replace"))
+        raise InvalidInput(
+            f"--pull-request-file {path}: line 1: expected a pull request number (a positive "
+            f"integer), got {shown}"
+        )
+    return int(text)
+
+
+def _env_for_origin(
+    env: GitHubEnv, origin: WorkflowRunOrigin, pull_request_file: str | None
+) -> GitHubEnv:
+    """``env`` aimed at the pull request the originating run tested, when it tested one."""
+    import dataclasses
+
+    if origin.event != "pull_request":
+        return env
+    if pull_request_file is not None:
+        number = read_pull_request_number(pull_request_file)
+    elif len(origin.pull_requests) == 1:
+        number = origin.pull_requests[0]
+    else:
+        raise InvalidInput(
+            "workflow_run: the event does not name the run's pull request (GitHub leaves "
+            "workflow_run.pull_requests empty for forks); pass --pull-request-file from the "
+            "run's artifact"
+        )
+    # This run holds the base repository's token: not the fork's read-only one.
+    return dataclasses.replace(env, pull_request_number=number, is_fork=False)
 
 
 def _cmd_github(args: argparse.Namespace, out: TextIO) -> int:
@@ -426,19 +506,20 @@ def _cmd_github(args: argparse.Namespace, out: TextIO) -> int:
         GitHubClient,
         GitHubEnv,
         GitHubEnvError,
-        mask_token_command,
+        mask_token,
         publish,
+        runs_in_github_actions,
         sticky_marker,
+        warning_command,
     )
     from .model import DIMENSIONS
     from .reports import render_annotations, render_markdown, wrap_untrusted
     from .reports.terminal import render_text
 
     token = os.environ.get(args.token_env, "").strip()
-    if token:
-        # Before any other output, so the runner hides the token in every later line.
-        out.write(mask_token_command(token) + "\n")
-        out.flush()
+    # Before any other output, so the runner hides the token in every later line (publish
+    # is told not to repeat it); outside Actions nothing is printed.
+    mask_token(token, out, in_actions=runs_in_github_actions(os.environ))
     for option, value in (
         ("--api-timeout", args.api_timeout),
         ("--api-max-wait", args.api_max_wait),
@@ -446,15 +527,25 @@ def _cmd_github(args: argparse.Namespace, out: TextIO) -> int:
         if not 0 < value <= 3600:
             raise InvalidInput(f"{option}: expected seconds between 0 and 3600, got {value}")
     scorecard = _load(args.scorecard)
-    check_same_run(scorecard, os.environ, args.scorecard)
-    base = _load(args.base, "--base") if args.base is not None else None
     try:
         env = GitHubEnv.from_environ(os.environ, token_env=args.token_env)
     except GitHubEnvError as error:
         raise InvalidInput(str(error)) from None
+    origin = env.workflow_run
+    if origin is None:
+        if args.pull_request_file is not None:
+            raise InvalidInput(
+                "--pull-request-file: only under a workflow_run event, where the pull request's "
+                "run handed over its scorecard as an artifact"
+            )
+        check_same_run(scorecard, os.environ, args.scorecard)
+    else:
+        check_origin_run(scorecard, origin, args.scorecard)
+        env = _env_for_origin(env, origin, args.pull_request_file)
+    base = _load(args.base, "--base") if args.base is not None else None
     manifest = args.manifest or str(scorecard.get("manifest", {}).get("file") or "")
     marker = sticky_marker(manifest or "agent-readiness.yaml", args.job or env.job or "readiness")
-    report_url = args.report_url or _run_url(env)
+    report_url = args.report_url or _run_url(env, origin)
     dimensions: Mapping[str, Any] = scorecard.get("dimensions", {})
     outputs: dict[str, str] = {
         "verdict": "ready" if _is_ready(scorecard) else "not_ready",
@@ -463,11 +554,19 @@ def _cmd_github(args: argparse.Namespace, out: TextIO) -> int:
     outputs.update({name: str(dimensions.get(name, "")) for name in DIMENSIONS})
     outputs["scorecard-path"] = str(Path(args.scorecard).resolve())
     client = None
-    if token and env.pull_request_number is not None and args.comment:
+    comment = args.comment
+    if token and env.pull_request_number is not None and comment:
         client = GitHubClient(
             env.api_url, token, timeout=args.api_timeout, max_total_wait_s=args.api_max_wait
         )
     try:
+        if client is not None and origin is not None:
+            refusal = _origin_refusal(client, env, origin)
+            if refusal is not None:
+                # Not an error: most often a newer push, whose own run will comment.
+                out.write(warning_command(f"Not posting the pull request comment: {refusal}"))
+                out.write("\n")
+                comment = False
         publish(
             env,
             summary_markdown=render_markdown(
@@ -479,10 +578,11 @@ def _cmd_github(args: argparse.Namespace, out: TextIO) -> int:
             annotations_text=render_annotations(scorecard) if args.annotations else "",
             outputs=outputs,
             marker=marker,
-            comment=args.comment,
+            comment=comment,
             stdout=out,
             stderr=sys.stderr,
             client=client,
+            mask=False,
         )
     finally:
         if client is not None:
@@ -504,9 +604,27 @@ _SUMMARY_CHARS = 900_000
 _COMMENT_CHARS = 65_000
 
 
-def _run_url(env: GitHubEnv) -> str | None:
-    if env.repository and env.run_id:
-        return f"{env.server_url}/{env.repository}/actions/runs/{env.run_id}"
+def _origin_refusal(client: GitHubClient, env: GitHubEnv, origin: WorkflowRunOrigin) -> str | None:
+    """Why the originating run may not comment on the pull request ``env`` names, if it may not.
+
+    API trouble here refuses too: an unconfirmed number is not one to post on.
+    """
+    from .github import GitHubError, printable, stale_pull_request
+
+    number = env.pull_request_number
+    if env.repository is None or number is None:
+        return None  # publish says why there is nothing to comment on
+    try:
+        return stale_pull_request(client, env.repository, number, origin)
+    except GitHubError as error:
+        return printable(f"could not confirm pull request #{number}'s head commit: {error}")
+
+
+def _run_url(env: GitHubEnv, origin: WorkflowRunOrigin | None) -> str | None:
+    # The originating run holds the full report when this step publishes another run's.
+    run_id = origin.run_id if origin is not None else env.run_id
+    if env.repository and run_id:
+        return f"{env.server_url}/{env.repository}/actions/runs/{run_id}"
     return None
 
 

@@ -41,6 +41,11 @@ MARKER_PREFIX = "agent-readiness:"
 SECONDARY_RATE_LIMIT_MIN_WAIT_S = 60.0
 BACKOFF_BASE_S = 1.0
 BACKOFF_CAP_S = 30.0
+# The shortest run of the token's characters scrub_secret hides on its own: long enough not to
+# hide ordinary words, short enough that what is left guesses nothing.
+SECRET_FRAGMENT_CHARS = 8
+# How much of a server's error text a message quotes.
+SERVER_TEXT_CHARS = 300
 
 SUMMARY_TRUNCATION_NOTE = (
     "\n\n> [!NOTE]\n> Truncated: GitHub limits a job summary to 1 MiB per step. "
@@ -52,15 +57,17 @@ COMMENT_TRUNCATION_NOTE = (
 )
 FORK_COMMENT_ADVICE = (
     "This pull request comes from a fork, so its GITHUB_TOKEN is read-only and cannot comment. "
-    "The scorecard is in the job summary. To comment on fork pull requests, upload the "
-    "scorecard as an artifact and post it from a second workflow triggered "
-    "`on: workflow_run` (never `pull_request_target` with a checkout of the PR's code)."
+    "The scorecard is in the job summary. To comment on fork pull requests, use the workflow "
+    "pair in pytest-agent-readiness's examples/workflows (fork-pr-gate.yml uploads the "
+    "scorecard, fork-pr-comment.yml posts it `on: workflow_run`); never `pull_request_target` "
+    "with a checkout of the PR's code."
 )
 
 _REPOSITORY_RE = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 _OUTPUT_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 _MARKER_RE = re.compile(r"[A-Za-z0-9%/._~+@:,;=-]+")
 _FENCE_RE = re.compile(r"(`{3,}|~{3,})")
+_SHA_RE = re.compile(r"[0-9a-fA-F]{40}|[0-9a-fA-F]{64}")
 
 
 class GitHubError(Exception):
@@ -91,6 +98,22 @@ class GitHubRequestUncertainError(GitHubApiError):
 
 
 @dataclasses.dataclass(frozen=True)
+class WorkflowRunOrigin:
+    """The run a ``workflow_run`` event reports on: the run whose artifact we publish."""
+
+    run_id: str
+    run_attempt: str
+    event: str
+    head_sha: str
+    pull_requests: tuple[int, ...]
+
+    @property
+    def run(self) -> dict[str, str]:
+        """The ``run`` record a scorecard written by that run carries."""
+        return {"github_run_id": self.run_id, "github_run_attempt": self.run_attempt}
+
+
+@dataclasses.dataclass(frozen=True)
 class GitHubEnv:
     """What a step learns from the Actions environment and the event that triggered it."""
 
@@ -109,6 +132,11 @@ class GitHubEnv:
     run_attempt: str | None
     sha: str | None
     job: str | None
+    # GITHUB_ACTIONS=true: only GitHub's runner reads workflow commands such as ::add-mask::;
+    # anywhere else that line would print the token in clear.
+    in_actions: bool = False
+    # Set under a workflow_run event: the originating run, whose scorecard this step may post.
+    workflow_run: WorkflowRunOrigin | None = None
 
     @classmethod
     def from_environ(
@@ -135,11 +163,14 @@ class GitHubEnv:
         number: int | None = None
         head_repository: str | None = None
         is_fork = False
+        workflow_run: WorkflowRunOrigin | None = None
         if event_path is not None:
             event = _load_event(event_path)
             number, head_repository, is_fork = _pull_request_facts(
                 event, event_name, repository, event_path
             )
+            if event_name == "workflow_run":
+                workflow_run = _workflow_run_origin(event, event_path)
         summary = get("GITHUB_STEP_SUMMARY")
         output = get("GITHUB_OUTPUT")
         return cls(
@@ -158,6 +189,8 @@ class GitHubEnv:
             run_attempt=get("GITHUB_RUN_ATTEMPT"),
             sha=get("GITHUB_SHA"),
             job=get("GITHUB_JOB"),
+            in_actions=runs_in_github_actions(environ),
+            workflow_run=workflow_run,
         )
 
     @property
@@ -228,6 +261,36 @@ def _pull_request_facts(
     return None, None, False
 
 
+def _workflow_run_origin(event: Mapping[str, Any], path: Path) -> WorkflowRunOrigin:
+    run = _expect_object(event.get("workflow_run"), "workflow_run", path)
+    run_id = _expect_number(run.get("id"), "workflow_run.id", path)
+    attempt = _expect_number(run.get("run_attempt"), "workflow_run.run_attempt", path)
+    head_sha = run.get("head_sha")
+    if not isinstance(head_sha, str) or not _SHA_RE.fullmatch(head_sha):
+        raise GitHubEnvError(
+            f"workflow_run.head_sha: expected a commit SHA, got {head_sha!r}", path=path
+        )
+    origin_event = run.get("event")
+    if not isinstance(origin_event, str):
+        raise GitHubEnvError(
+            f"workflow_run.event: expected a string, got {origin_event!r}", path=path
+        )
+    pulls = run.get("pull_requests", [])
+    if not isinstance(pulls, list):
+        raise GitHubEnvError(
+            f"workflow_run.pull_requests: expected a list, got {pulls!r}", path=path
+        )
+    numbers = tuple(
+        _expect_number(
+            _expect_object(pull, "workflow_run.pull_requests[]", path).get("number"),
+            "workflow_run.pull_requests[].number",
+            path,
+        )
+        for pull in pulls
+    )
+    return WorkflowRunOrigin(str(run_id), str(attempt), origin_event, head_sha.lower(), numbers)
+
+
 def _expect_object(value: object, where: str, path: Path) -> Mapping[str, Any]:
     if not isinstance(value, dict):
         raise GitHubEnvError(f"{where}: expected an object, got {value!r}", path=path)
@@ -257,6 +320,38 @@ def escape_command_property(text: str) -> str:
 def mask_token_command(token: str) -> str:
     """The ``::add-mask::`` command that makes the runner hide ``token`` in later logs."""
     return f"::add-mask::{escape_command_data(token)}"
+
+
+def runs_in_github_actions(environ: Mapping[str, str]) -> bool:
+    """Whether GitHub's runner reads this process's workflow commands (``GITHUB_ACTIONS``)."""
+    return environ.get("GITHUB_ACTIONS", "").strip() == "true"
+
+
+def mask_token(token: str | None, stream: TextIO, *, in_actions: bool) -> None:
+    """Ask the runner to hide ``token`` in every later line; print nothing outside Actions.
+
+    Elsewhere (a laptop, another CI) ``::add-mask::`` is no command, just the token in clear.
+    """
+    if token and in_actions:
+        print(mask_token_command(token), file=stream, flush=True)
+
+
+def server_text(text: str, secret: str | None, limit: int) -> str:
+    """A string the API server sent, made safe to print: the secret scrubbed from all of it
+    first, then every non-printable character (line breaks, ESC, bidi and zero-width controls)
+    written as an escape, so it can neither start a workflow command nor restyle a terminal,
+    and only then cut to ``limit`` characters."""
+    # A bound far above ``limit`` keeps scrubbing linear on a huge body; a token cut there
+    # still loses every fragment of SECRET_FRAGMENT_CHARS or more (see scrub_secret).
+    bounded = text[: limit * 4 + 4096]
+    return printable(scrub_secret(bounded, secret))[:limit]
+
+
+def printable(text: str) -> str:
+    """``text`` with each non-printable character written as a Python escape (``\\x1b``)."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
 
 
 def warning_command(message: str, *, title: str = "agent-readiness") -> str:
@@ -440,7 +535,7 @@ class GitHubClient:
             if exc.status in (401, 403, 404):
                 return None
             raise
-        login = _json(response, self.scrub).get("login")
+        login = _json(response, self._token).get("login")
         return login if isinstance(login, str) else None
 
     def iter_issue_comments(self, repo: str, number: int) -> Iterator[IssueComment]:
@@ -451,10 +546,12 @@ class GitHubClient:
             if url is None:
                 return
             response = self.request("GET", url, params=params)
-            page = _json(response, self.scrub)
+            page = _json(response, self._token)
             if not isinstance(page, list):
                 raise GitHubApiError(
-                    f"GET {self.scrub(url)}: expected a JSON list of comments", status=200
+                    f"GET {server_text(url, self._token, SERVER_TEXT_CHARS)}: expected a JSON "
+                    "list of comments",
+                    status=200,
                 )
             for item in page:
                 comment = _parse_comment(item)
@@ -464,6 +561,20 @@ class GitHubClient:
             url = self._checked_next_url(next_link) if next_link else None
             params = None  # the next link carries them
         raise GitHubApiError(f"more than {MAX_COMMENT_PAGES} pages of comments; giving up")
+
+    def pull_request_head_sha(self, repo: str, number: int) -> str:
+        """The commit at the head of pull request ``number`` now."""
+        response = self.request("GET", f"/repos/{_repo_path(repo)}/pulls/{int(number)}")
+        pull = _json(response, self._token)
+        head = pull.get("head") if isinstance(pull, dict) else None
+        sha = head.get("sha") if isinstance(head, dict) else None
+        if not isinstance(sha, str) or not _SHA_RE.fullmatch(sha):
+            raise GitHubApiError(
+                f"GET /repos/{repo}/pulls/{int(number)}: expected a head commit SHA, got "
+                f"{server_text(repr(sha), self._token, 100)}",
+                status=response.status_code,
+            )
+        return sha.lower()
 
     def list_issue_comments(self, repo: str, number: int) -> list[IssueComment]:
         """All comments of issue or PR ``number``, across every page."""
@@ -542,7 +653,7 @@ class GitHubClient:
                 status = response.status_code
                 if 200 <= status < 300:
                     return response
-                reason = f"{where}: HTTP {status}: {_error_message(response, self.scrub)}"
+                reason = f"{where}: HTTP {status}: {_error_message(response, self._token)}"
                 if status >= 500:
                     if not idempotent:
                         raise GitHubRequestUncertainError(self.scrub(reason), status=status)
@@ -590,12 +701,12 @@ class GitHubClient:
         ).startswith(ours.path + "/"):
             raise GitHubApiError(
                 f"refusing to follow a pagination link outside {self.api_url}: "
-                f"{self.scrub(next_url)}"
+                f"{server_text(next_url, self._token, SERVER_TEXT_CHARS)}"
             )
         return next_url
 
     def _comment_from(self, response: requests.Response) -> IssueComment:
-        comment = _parse_comment(_json(response, self.scrub))
+        comment = _parse_comment(_json(response, self._token))
         if comment is None:
             raise GitHubApiError(
                 f"{response.request.method} {urlsplit(response.url).path}: "
@@ -606,12 +717,36 @@ class GitHubClient:
 
 
 def scrub_secret(text: str, secret: str | None) -> str:
-    """Replace ``secret`` (raw or URL-encoded) in ``text`` with ``***``."""
+    """Replace ``secret`` (raw or URL-encoded) in ``text`` with ``***``, and every run of
+    SECRET_FRAGMENT_CHARS or more of its characters, even one that other characters break up
+    (a token cut short, split across fields, or spelled out in pieces)."""
     if not secret:
         return text
-    for form in {secret, quote(secret, safe="")}:
+    forms = sorted({secret, quote(secret, safe="")}, key=len, reverse=True)
+    for form in forms:
         text = text.replace(form, "***")
-    return text
+    size = SECRET_FRAGMENT_CHARS
+    if len(secret) <= size or len(text) < size:
+        return text
+    fragments = {form[i : i + size] for form in forms for i in range(len(form) - size + 1)}
+    # Look for fragments among the characters a token can hold, with everything else (spaces,
+    # "; " between fields, markup) left out; hide the characters found, wherever they stand.
+    alphabet = set("".join(forms))
+    where = [index for index, char in enumerate(text) if char in alphabet]
+    compact = "".join(text[index] for index in where)
+    hidden: set[int] = set()
+    for start in range(len(compact) - size + 1):
+        if compact[start : start + size] in fragments:
+            hidden.update(where[start : start + size])
+    if not hidden:
+        return text
+    pieces: list[str] = []
+    for index, char in enumerate(text):
+        if index not in hidden:
+            pieces.append(char)
+        elif index - 1 not in hidden:
+            pieces.append("***")
+    return "".join(pieces)
 
 
 def _repo_path(repo: str) -> str:
@@ -620,13 +755,14 @@ def _repo_path(repo: str) -> str:
     return f"{quote(owner, safe='')}/{quote(name, safe='')}"
 
 
-def _json(response: requests.Response, scrub: Callable[[str], str]) -> Any:
+def _json(response: requests.Response, secret: str | None) -> Any:
     try:
         return response.json()
     except ValueError:
+        where = server_text(urlsplit(response.url).path, secret, SERVER_TEXT_CHARS)
+        got = server_text(response.text, secret, 200)
         raise GitHubApiError(
-            scrub(f"{urlsplit(response.url).path}: expected JSON, got {response.text[:200]!r}"),
-            status=response.status_code,
+            f"{where}: expected JSON, got {got!r}", status=response.status_code
         ) from None
 
 
@@ -648,13 +784,15 @@ def _parse_comment(item: object) -> IssueComment | None:
     )
 
 
-def _error_message(response: requests.Response, scrub: Callable[[str], str]) -> str:
+def _error_message(response: requests.Response, secret: str | None) -> str:
+    """The server's explanation of a refusal: scrubbed whole, escaped, then cut."""
     try:
         payload = response.json()
     except ValueError:
-        return scrub(response.text[:300].strip() or response.reason or "no message")
+        text = response.text.strip() or response.reason or "no message"
+        return server_text(text, secret, SERVER_TEXT_CHARS)
     if not isinstance(payload, dict):
-        return scrub(str(payload)[:300])
+        return server_text(str(payload), secret, SERVER_TEXT_CHARS)
     parts = [str(payload.get("message") or response.reason or "no message")]
     errors = payload.get("errors")
     if isinstance(errors, list):
@@ -663,7 +801,7 @@ def _error_message(response: requests.Response, scrub: Callable[[str], str]) -> 
             for error in errors
             if isinstance(error, dict) and error.get("message")
         )
-    return scrub("; ".join(parts))
+    return server_text("; ".join(parts), secret, SERVER_TEXT_CHARS * 4)
 
 
 def _describe_exception(exc: requests.RequestException) -> str:
@@ -791,6 +929,27 @@ def _send_fitting(send: Callable[[str], IssueComment], body: str) -> tuple[Issue
     return send(harder), True
 
 
+# --------------------------------------------------------------------------- workflow_run
+
+
+def stale_pull_request(
+    client: GitHubClient, repo: str, number: int, origin: WorkflowRunOrigin
+) -> str | None:
+    """Why the run ``origin`` may not comment on pull request ``number`` (None: it may).
+
+    The number comes from an artifact the pull request's own run wrote, so it is only a claim:
+    the pull request's head must be the commit that run tested. That also keeps an older run
+    from overwriting the comment of a newer push.
+    """
+    head = client.pull_request_head_sha(repo, number)
+    if head != origin.head_sha:
+        return (
+            f"pull request #{number} is at {head}, but run {origin.run_id} tested "
+            f"{origin.head_sha} (a newer push, or an artifact naming another pull request)"
+        )
+    return None
+
+
 # --------------------------------------------------------------------------- publish
 
 
@@ -826,21 +985,24 @@ def publish(
     stderr: TextIO,
     client: GitHubClient | None = None,
     comment_author: str | None = None,
+    mask: bool = True,
 ) -> PublishResult:
     """Write the job summary, step outputs and annotations, then upsert the PR comment.
 
     Never raises on API or file trouble: each failure becomes a ``::warning::`` and an entry in
-    ``failed``. It does not decide the exit status; the gate's verdict does.
+    ``failed``. It does not decide the exit status; the gate's verdict does. ``mask=False``
+    when the caller has already printed ``::add-mask::`` for the token.
     """
     token = env.token
-    if token:
+    if mask:
         # Before anything else, so the runner hides the token in every later line.
-        print(mask_token_command(token), file=stdout, flush=True)
+        mask_token(token, stdout, in_actions=env.in_actions)
     skipped: list[str] = []
     failed: list[str] = []
 
     def fail(what: str, reason: str) -> None:
-        message = scrub_secret(f"{what}: {reason}", token)
+        # The reason may quote the server: scrubbed whole, then made printable.
+        message = printable(scrub_secret(f"{what}: {reason}", token))
         failed.append(message)
         print(warning_command(message), file=stdout, flush=True)
 
@@ -893,9 +1055,11 @@ def publish(
             comment_result = upsert_sticky_comment(
                 api, repository, number, marker=marker, body=comment_markdown, author=author
             )
+            # html_url is the server's word: scrubbed and escaped like any other.
+            where = server_text(comment_result.html_url or "", token, SERVER_TEXT_CHARS)
             print(
                 f"agent-readiness: {comment_result.action} the pull request comment "
-                f"{comment_result.html_url or comment_result.comment_id}",
+                f"{where or comment_result.comment_id}",
                 file=stderr,
             )
         except GitHubError as exc:

@@ -1,12 +1,18 @@
 """The scorecard as one self-contained HTML page: verdict, a chart of the four dimensions, checks.
 
-Nothing is fetched: the CSS and the SVG chart are inline, there is no script, and a Content
+Nothing is fetched: the CSS and the chart are inline, there is no script, and a Content
 Security Policy of ``default-src 'none'`` forbids the page from loading anything even if a
 string slipped through. Every project string is HTML-escaped.
+
+Legible from a phone (420 px) to a desktop (1200 px): the chart is HTML bars with their values
+written on them, so its text stays text-sized at any width; tables wrap at word boundaries (and
+identifiers at ``/``, ``::``, ``[``, ``_``) and turn into one card per row on a narrow screen, so
+the page never scrolls sideways; a score under the gate is marked with ✗, not by colour alone.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -19,7 +25,6 @@ from pytest_agent_readiness.reports._text import (
     ScorecardView,
     below_gate,
     blockers_first,
-    clip,
     failed_checks,
     html_text,
     score_text,
@@ -28,48 +33,77 @@ from pytest_agent_readiness.reports._text import (
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'"
 _NAME_LIMIT = 200
-_LABEL_LIMIT = 16
 
-# Chart geometry, in SVG user units.
-_BAR = 18
-_BAR_GAP = 4
-_GROUP_GAP = 30
-_PLOT_TOP = 16
-_PLOT_HEIGHT = 200
-_AXIS = 36
-_LABEL_SPACE = 44
+# Below this width every table turns into one card per row (see _STYLE).
+_NARROW_PX = 760
+# Where an escaped identifier (a node id, a path, a snake_case name) may wrap: after these.
+_BREAK_AFTER = re.compile(r"(::|[/\[_.,=])")
+UNDER_GATE_MARK = "✗"
 
-_STYLE = """
+_STYLE = (
+    """
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1f2328;
-background:#fff}
+background:#fff;overflow-wrap:break-word}
 main{max-width:1100px;margin:0 auto;padding:0 20px 40px}
 .verdict{padding:18px 20px;color:#fff}
 .verdict h1{margin:0;font-size:28px}
 .verdict p{margin:4px 0 0}
 .verdict.ready{background:#1a7f37}.verdict.not-ready{background:#cf222e}
 h2{margin-top:32px;border-bottom:1px solid #d0d7de;padding-bottom:4px}
-table{border-collapse:collapse;width:100%;margin:8px 0 16px;font-size:14px}
+li{margin:0 0 8px}
+.table-wrap{overflow-x:auto;margin:8px 0 16px}
+table{border-collapse:collapse;width:100%;font-size:14px}
 th,td{border:1px solid #d0d7de;padding:4px 8px;text-align:left;vertical-align:top}
-td{overflow-wrap:anywhere}
-th{background:#f6f8fa;white-space:nowrap}
+th{background:#f6f8fa}
+.id{white-space:nowrap}
 tr.failed td{background:#ffebe9}tr.partial td{background:#fff8c5}
-td.below{color:#cf222e;font-weight:600}
-.chart svg{max-width:100%;height:auto;font-size:11px}
-.chart .axis{stroke:#8c959f;stroke-width:1}
-.chart .grid{stroke:#eaeef2;stroke-width:1}
-.chart .gate{stroke:#cf222e;stroke-width:2;stroke-dasharray:6 4}
-.chart .gate-label{fill:#cf222e}
-.chart text{fill:#1f2328}
-.bar.below{stroke:#cf222e;stroke-width:2}
-.d-governance{fill:#4e79a7;background:#4e79a7}
-.d-infrastructure{fill:#f28e2b;background:#f28e2b}
-.d-observability{fill:#59a14f;background:#59a14f}
-.d-data_quality{fill:#b07aa1;background:#b07aa1}
+.under{display:inline-block;padding:0 6px;border-radius:4px;background:#cf222e;color:#fff;
+font-weight:700}
+.fix{display:block;margin:6px 0 0;padding:2px 0 2px 8px;border-left:3px solid #0969da}
+.fix b{color:#0969da}
+.matrix{max-width:820px;margin:8px 0 0}
+.scope{margin:0 0 14px}
+.scope h3{margin:0 0 4px;font-size:15px}
+.row{display:grid;grid-template-columns:7.5em minmax(0,1fr);gap:8px;align-items:center;
+margin:3px 0}
+.dim{font-size:13px;color:#59636e;text-align:right}
+.plot{position:relative;height:22px;margin-right:4.5em;border-left:1px solid #8c959f}
+.bar{position:absolute;left:0;top:2px;bottom:2px;border-radius:0 3px 3px 0}
+.bar.below{outline:2px solid #cf222e;outline-offset:1px;background-image:
+repeating-linear-gradient(135deg,rgba(255,255,255,.6) 0 3px,transparent 3px 7px)}
+.value{position:absolute;top:0;line-height:22px;padding-left:9px;font-size:14px;
+font-weight:700;white-space:nowrap}
+.value.below-gate{color:#cf222e}
+.gate{position:absolute;top:-4px;bottom:-4px;border-left:2px dashed #cf222e}
+.axis .plot{border:0;height:20px}
+.gate-label{position:absolute;bottom:0;transform:translateX(-50%);font-size:13px;
+color:#cf222e;font-weight:600;white-space:nowrap}
+.d-governance{background-color:#4e79a7}
+.d-infrastructure{background-color:#f28e2b}
+.d-observability{background-color:#59a14f}
+.d-data_quality{background-color:#b07aa1}
 .legend span{display:inline-block;margin-right:16px}
 .legend i{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:-1px}
+.legend .gate-key{width:0;border-left:2px dashed #cf222e}
 .muted{color:#59636e}
 footer{margin-top:32px;font-size:13px;color:#59636e}
 """
+    # Score widths and gate positions: classes, not inline styles (scores are whole numbers).
+    + "".join(f".at{n}{{left:{20 * n}%}}.w{n}{{width:{20 * n}%}}" for n in range(MAX_SCORE + 1))
+    + f"""
+@media (max-width:{_NARROW_PX}px){{
+main{{padding:0 12px 32px}}
+.verdict{{padding:14px 12px}}
+table,thead,tbody,tr,th,td{{display:block;width:auto}}
+thead{{position:absolute;left:-9999px}}
+tr{{border:1px solid #d0d7de;margin:0 0 10px}}
+td{{border:0;border-top:1px solid #eaeef2}}
+td:first-child{{border-top:0}}
+td::before{{content:attr(data-label) ": ";font-weight:600;color:#59636e}}
+.row{{grid-template-columns:6.5em minmax(0,1fr)}}
+}}
+"""
+)
 
 
 def render_html(scorecard: Mapping[str, Any]) -> str:
@@ -130,26 +164,59 @@ def _gate(card: ScorecardView) -> str:
 
 
 def _table(header: Sequence[str], rows: Iterable[tuple[str, Sequence[str]]]) -> str:
-    """A table from escaped cells; each row comes with its CSS class (or '')."""
+    """A table from escaped cells; each row comes with its CSS class (or '').
+
+    Each cell carries its column's name (``data-label``): on a narrow screen a row becomes a
+    card of labelled cells. The wrapper scrolls only if one unbreakable string is wider than
+    the screen, so the page itself never does.
+    """
     head = "".join(f"<th>{cell}</th>" for cell in header)
     body = "".join(
-        f'<tr class="{css}">' + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>\n"
+        f'<tr class="{css}">'
+        + "".join(
+            f'<td data-label="{label}">{cell}</td>'
+            for label, cell in zip(header, cells, strict=True)
+        )
+        + "</tr>\n"
         for css, cells in rows
     )
-    return f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}</tbody>\n</table>"
+    return (
+        '<div class="table-wrap"><table>\n'
+        f"<thead><tr>{head}</tr></thead>\n<tbody>\n{body}</tbody>\n</table></div>"
+    )
+
+
+def _breakable(escaped: str) -> str:
+    """Escaped identifier text that may wrap after ``/``, ``::``, ``[``, ``_`` and the like.
+
+    ``<wbr>`` goes only after characters an HTML entity never holds, so none is split.
+    """
+    return _BREAK_AFTER.sub(r"\1<wbr>", escaped)
+
+
+def _fix(check: CheckView) -> str:
+    """The remediation, set apart from the reason on a line of its own."""
+    if not check.remediation:
+        return ""
+    return f'<span class="fix"><b>Fix:</b> {html_text(check.remediation)}</span>'
+
+
+def _score(score: int | None, minimum: int | None) -> str:
+    """A score; under the gate it is marked with ✗ and a highlight (not by colour alone)."""
+    text = score_text(score)
+    if below_gate(score, minimum):
+        return (
+            f'<span class="under" title="under the gate\'s minimum of {score_text(minimum)}">'
+            f"{text} {UNDER_GATE_MARK}</span>"
+        )
+    return text
 
 
 def _score_cells(
     scores: Mapping[str, int | None], total: int | None, minimum: int | None
 ) -> list[str]:
     """Score cells for one scope; ``minimum`` is None when the scope is not gated."""
-    cells = []
-    for dimension in DIMENSIONS:
-        score = score_text(scores[dimension])
-        if below_gate(scores[dimension], minimum):
-            score = f'<span class="below">{score}</span>'
-        cells.append(score)
-    return [*cells, score_text(total)]
+    return [*(_score(scores[dimension], minimum) for dimension in DIMENSIONS), score_text(total)]
 
 
 def _scores(card: ScorecardView) -> str:
@@ -175,73 +242,67 @@ def _chart(card: ScorecardView) -> str:
         ("project", "Project", card.dimensions, True)
     ]
     scopes += [("agent", agent.name, agent.dimensions, agent.gated) for agent in card.agents]
-    group_width = 4 * _BAR + 3 * _BAR_GAP + _GROUP_GAP
-    width = _AXIS + len(scopes) * group_width + 10
-    height = _PLOT_TOP + _PLOT_HEIGHT + _LABEL_SPACE
-    parts = [
-        f'<svg class="readiness-chart" role="img" aria-labelledby="chart-title" width="{width}" '
-        f'height="{height}" viewBox="0 0 {width} {height}">',
-        '<title id="chart-title">Scores per dimension, 1 to 5, with the gate threshold</title>',
-        *_axis(width),
-    ]
-    for position, (kind, name, scores, gated) in enumerate(scopes):
-        x = _AXIS + position * group_width + _GROUP_GAP // 2
-        parts.append(_group(kind, name, scores, x, card.min_dimension if gated else None))
-    if card.min_dimension is not None:
-        y = _y(card.min_dimension)
-        parts.append(f'<line class="gate" x1="{_AXIS}" y1="{y:g}" x2="{width - 4}" y2="{y:g}"/>')
+    gate = _clamped(card.min_dimension)
+    # A pilot's bars are never marked: say why next to its name.
+    parts = []
+    if gate is not None:
+        # Above every bar, so it covers none of them.
         parts.append(
-            f'<text class="gate-label" x="{width - 6}" y="{y - 4:g}" text-anchor="end">'
-            f"gate {card.min_dimension}</text>"
+            f'<div class="row axis"><span></span><div class="plot">'
+            f'<span class="gate-label at{gate}">gate {gate}</span></div></div>'
         )
-    parts.append("</svg>")
+    for kind, name, scores, gated in scopes:
+        minimum = card.min_dimension if gated else None
+        parts.append(_group(kind, name, scores, minimum, gate, note="" if gated else "not gated"))
     legend = "".join(f'<span><i class="d-{d}"></i>{DIMENSION_LABELS[d]}</span>' for d in DIMENSIONS)
+    if gate is not None:
+        legend += (
+            f'<span><i class="gate-key"></i>gate: {gate} in every dimension</span>'
+            f"<span>{UNDER_GATE_MARK} under the gate</span>"
+        )
     return (
         '<section id="chart" class="chart">\n<h2>Readiness matrix</h2>\n'
-        + "\n".join(parts)
-        + f'\n<p class="legend">{legend}</p>\n</section>'
+        '<div class="matrix" role="group" aria-label="Scores per dimension, 1 to 5, with the '
+        'gate threshold">\n' + "\n".join(parts) + f'\n</div>\n<p class="legend">{legend}</p>\n'
+        "</section>"
     )
 
 
-def _y(score: float) -> float:
-    """The SVG y coordinate of ``score`` (clamped to the plot)."""
-    return _PLOT_TOP + _PLOT_HEIGHT * (1 - max(0, min(score, MAX_SCORE)) / MAX_SCORE)
-
-
-def _axis(width: int) -> list[str]:
-    lines = []
-    for score in range(MAX_SCORE + 1):
-        y = _y(score)
-        css = "axis" if score == 0 else "grid"
-        lines.append(f'<line class="{css}" x1="{_AXIS}" y1="{y:g}" x2="{width - 4}" y2="{y:g}"/>')
-        lines.append(f'<text x="{_AXIS - 6}" y="{y + 4:g}" text-anchor="end">{score}</text>')
-    return lines
+def _clamped(score: int | None) -> int | None:
+    return None if score is None else max(0, min(score, MAX_SCORE))
 
 
 def _group(
-    kind: str, name: str, scores: Mapping[str, int | None], x: int, minimum: int | None
+    kind: str,
+    name: str,
+    scores: Mapping[str, int | None],
+    minimum: int | None,
+    gate: int | None,
+    *,
+    note: str,
 ) -> str:
     escaped = html_text(name, limit=_NAME_LIMIT)
-    parts = [
-        f'<g class="scope" data-scope="{kind}" data-name="{escaped}">',
-        f"<title>{escaped}</title>",
-    ]
-    for index, dimension in enumerate(DIMENSIONS):
+    aside = f' <span class="muted">{note}</span>' if note else ""
+    gate_line = f'<span class="gate at{gate}"></span>' if gate is not None else ""
+    rows = []
+    for dimension in DIMENSIONS:
         score = scores[dimension]
-        top = _y(score or 0)
-        below = " below" if below_gate(score, minimum) else ""
-        parts.append(
-            f'<rect class="bar d-{dimension}{below}" data-dimension="{dimension}" '
-            f'data-score="{score_text(score)}" x="{x + index * (_BAR + _BAR_GAP)}" y="{top:g}" '
-            f'width="{_BAR}" height="{_PLOT_TOP + _PLOT_HEIGHT - top:g}">'
-            f"<title>{escaped}: {DIMENSION_LABELS[dimension]} {score_text(score)}</title></rect>"
+        width = _clamped(score) or 0
+        below = below_gate(score, minimum)
+        label = DIMENSION_LABELS[dimension]
+        value = score_text(score) + (f" {UNDER_GATE_MARK}" if below else "")
+        rows.append(
+            f'<div class="row"><span class="dim">{label}</span><div class="plot">'
+            f'<span class="bar d-{dimension} w{width}{" below" if below else ""}" '
+            f'data-dimension="{dimension}" data-score="{score_text(score)}" '
+            f'title="{escaped}: {label} {score_text(score)}"></span>'
+            f'<span class="value at{width}{" below-gate" if below else ""}">{value}</span>'
+            f"{gate_line}</div></div>"
         )
-    middle = x + (4 * _BAR + 3 * _BAR_GAP) // 2
-    label = html_text(clip(name, _LABEL_LIMIT))
-    baseline = _PLOT_TOP + _PLOT_HEIGHT + 16
-    parts.append(f'<text x="{middle}" y="{baseline}" text-anchor="middle">{label}</text>')
-    parts.append("</g>")
-    return "\n".join(parts)
+    return (
+        f'<div class="scope" data-scope="{kind}" data-name="{escaped}">\n'
+        f"<h3>{_breakable(escaped)}{aside}</h3>\n" + "\n".join(rows) + "\n</div>"
+    )
 
 
 # --- checks
@@ -255,11 +316,11 @@ def _failed(card: ScorecardView) -> str:
     items = []
     for agent, check in failed_checks(card.agents):
         badge = "pilot, not blocking" if not agent.gated else check.severity
-        fix = f" <em>Fix:</em> {html_text(check.remediation)}" if check.remediation else ""
         items.append(
             f"<strong>{html_text(check.id)}</strong> {html_text(check.title)} "
-            f'<span class="muted">[{badge}] agent {html_text(agent.name, limit=_NAME_LIMIT)}'
-            f"</span>: {html_text(check.reason)}{fix}"
+            f'<span class="muted">[{badge}] agent '
+            f"{_breakable(html_text(agent.name, limit=_NAME_LIMIT))}</span>: "
+            f"{_breakable(html_text(check.reason))}{_fix(check)}"
         )
     return _list("failed", f"Failed checks ({len(items)})", items)
 
@@ -273,20 +334,18 @@ def _checks(card: ScorecardView) -> str:
             (
                 _row_class(check),
                 [
-                    html_text(check.id),
+                    f'<span class="id">{html_text(check.id)}</span>',
                     html_text(check.title),
                     DIMENSION_LABELS.get(check.dimension) or html_text(check.dimension),
                     check.severity,
                     f"{check.level} (full: {check.full_level})",
                     ("✓ yes" if check.passed else "✗ no") + (" (waived)" if check.waived else ""),
-                    html_text(check.reason)
-                    + (f"<br><em>Fix:</em> {html_text(check.remediation)}" if not check.passed
-                       and check.remediation else ""),
+                    _breakable(html_text(check.reason)) + (_fix(check) if not check.passed else ""),
                     _evidence(check),
                 ],
             )
             for _, check in blockers_first([agent])
-        ]  # fmt: skip
+        ]
         blocks.append(
             f"<h3>{html_text(agent.name, limit=_NAME_LIMIT)} "
             f'<span class="muted">{_stage(agent)}{owner}</span></h3>\n{_table(header, rows)}'
@@ -297,8 +356,8 @@ def _checks(card: ScorecardView) -> str:
 
 
 def _evidence(check: CheckView) -> str:
-    passed = [f"✓ {html_text(node)}" for node in check.evidence]
-    failed = [f"✗ {html_text(node)}" for node in check.failed_evidence]
+    passed = [f"✓ {_breakable(html_text(node))}" for node in check.evidence]
+    failed = [f"✗ {_breakable(html_text(node))}" for node in check.failed_evidence]
     return "<br>".join(passed + failed) or "–"
 
 
