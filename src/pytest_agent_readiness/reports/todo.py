@@ -24,13 +24,13 @@ def render_todo(scorecard: Mapping[str, Any]) -> str:
     for agent in sorted(card.agents, key=lambda agent: (not agent.gated, agent.name)):
         failing = sorted(
             (check for check in agent.checks if not check.passed),
-            key=lambda check: (not check.critical, check.manifest_line or 0, check.id),
+            key=lambda check: (not check.critical, check.line or 0, check.id),
         )
         if not failing:
             continue
         sections.append(f"  {agent.name}:" + ("" if agent.gated else " (pilot: not gated)"))
         for number, check in enumerate(failing, 1):
-            where = card.manifest_path + (f":{check.manifest_line}" if check.manifest_line else "")
+            where = check.file + (f":{check.line}" if check.line else "")
             reason = clip(one_line(check.reason), _REASON_CHARS)
             sections.append(f"    {number}. {where} {check.label}: {reason}")
     if not sections:
