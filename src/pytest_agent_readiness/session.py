@@ -28,7 +28,7 @@ from .evidence import EvidenceInputError, Judge, RunEvidence, load_imports, load
 from .harness import find_adapters
 from .manifest import MANIFEST_NAME, ManifestError, load_manifest
 from .model import Manifest
-from .plugin import MARKER_ADVERSARIAL, MARKER_READINESS
+from .plugin import MARKER_ADVERSARIAL, MARKER_READINESS, OPTION_STRICT
 from .probes import SESSION_DEADLINE_S, Probe, ProbeContext, probes_for
 from .scoring import Assessment, applicable
 
@@ -186,8 +186,10 @@ class ReadinessSession:
     judged_remotely: list[str] | None = None  # xdist: check/gate items the workers kept
     judged_locations: dict[str, Any] = field(default_factory=dict)
     _loaded_inputs: bytes | None = None
+    driven: Mapping[str, str] = field(default_factory=dict)  # probe/case node id -> agent
     _session: pytest.Session | None = None
     _progress_counted: bool = False  # xdist: the controller's own items are in the total
+    _told_judged_here: bool = False  # xdist: the terminal said how many items it judges
     suites: dict[str, Suite] = field(default_factory=dict)
     imported: tuple[ImportedResult, ...] = ()
     _judge: Judge | None = None
@@ -197,6 +199,11 @@ class ReadinessSession:
     timed_out: list[str] = field(default_factory=list)
     live: bool = False
     reports: tuple[tuple[str, Path], ...] = ()
+    strict: bool = False  # --readiness-strict: every failing check fails the run
+    # Failed reports of probes and cases: their check judges them, so the verdict (not these
+    # reports) decides the exit status.
+    driven_failures: list[str] = field(default_factory=list)
+    not_blocking: tuple[str, ...] = ()  # the failures the verdict let the run pass with
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> ReadinessSession:
@@ -248,6 +255,7 @@ class ReadinessSession:
             suites=suites,
             imported=imported,
             live=bool(config.getoption("readiness_live") or config.getini("readiness_live")),
+            strict=bool(config.getoption(OPTION_STRICT) or config.getini(OPTION_STRICT)),
             manifest_file=manifest_path.resolve(),
             manifest_nodeid=shown,
             is_worker=is_worker,
@@ -317,13 +325,19 @@ class ReadinessSession:
         return checks | probes | cases | {f"{base}::gate"}
 
     def _driven_nodeids(self) -> set[str]:
+        return set(self._driven_agents())
+
+    def _driven_agents(self) -> dict[str, str]:
+        """The node id of every planned probe and adversarial case, with the agent it drives."""
         base = self.manifest_nodeid
-        probes = {f"{base}::{agent}::probe-{probe.name}" for agent, probe in self.planned_probes()}
-        cases = {
-            f"{base}::{agent}::adversarial-{suite}::{case.id}"
-            for agent, suite, case in self.planned_cases()
+        driven = {
+            f"{base}::{agent}::probe-{probe.name}": agent for agent, probe in self.planned_probes()
         }
-        return probes | cases
+        driven.update(
+            (f"{base}::{agent}::adversarial-{suite}::{case.id}", agent)
+            for agent, suite, case in self.planned_cases()
+        )
+        return driven
 
     # -- run-time probes ----------------------------------------------------------------------
     def spans(self) -> SpanCaptureRegistry:
@@ -357,6 +371,7 @@ class ReadinessSession:
         # ask for it instead of guessing, before anything is expected or judged.
         self.manifest_nodeid = ManifestFile.from_parent(session, path=self.manifest_file).nodeid
         self.expected = frozenset(self.expected_nodeids())
+        self.driven = self._driven_agents()
         self._session = session
 
     @pytest.hookimpl(tryfirst=True)
@@ -368,7 +383,21 @@ class ReadinessSession:
             return
         self._progress_counted = True
         if self.shard is None and self.config.pluginmanager.has_plugin("dsession"):
-            self._session.testscollected += len(self.planned()) + 1
+            judged_here = len(self.planned()) + 1
+            self._session.testscollected += judged_here
+            terminal = self.config.pluginmanager.get_plugin("terminalreporter")
+            if (
+                terminal is not None
+                and self.config.get_verbosity() >= 0
+                and not self._told_judged_here
+            ):
+                # xdist's "N workers [M items]" counts what the workers run; say what the
+                # controller adds, so the count matches what the run reports.
+                self._told_judged_here = True
+                terminal.write_line(
+                    f"agent-readiness: + {judged_here} check and gate items judged after the "
+                    f"workers: {self._session.testscollected} items"
+                )
 
     def pytest_report_header(self, config: pytest.Config) -> str:
         agents = len(self.manifest.agents)
@@ -387,7 +416,9 @@ class ReadinessSession:
         # deselection is then reported as an incomplete run, never silently ignored).
         self._claim_evidence(items)
         manifest_file = ManifestFile.from_parent(session, path=self.manifest_file)
-        items.extend(manifest_file.collect_items(self))
+        readiness_items = manifest_file.collect_items(self)
+        items.extend(readiness_items)
+        self._report_collected(session, manifest_file, readiness_items)
         result = yield
         # Readiness items judge the evidence of every other test, so they run last, whatever
         # order other plugins (pytest-randomly) chose.
@@ -423,6 +454,24 @@ class ReadinessSession:
                 self.evidence_deselected,
             ]
         return result
+
+    def _report_collected(
+        self, session: pytest.Session, manifest_file: pytest.File, items: list[pytest.Item]
+    ) -> None:
+        """Report the readiness items as the manifest's collection, so pytest's "collected N
+        items" counts them: they come from no file pytest walked, and the terminal counts
+        collection reports, not the final item list."""
+        from .nodes import CheckItem, GateItem
+
+        if self.shard is not None:
+            # A shard runs its share of the probes and cases, and no check or gate item.
+            mine = self.in_shard([i.nodeid for i in items if i.nodeid in self.driven])
+            items = [i for i in items if i.nodeid in mine]
+        elif self.is_worker:
+            items = [i for i in items if not isinstance(i, (CheckItem, GateItem))]
+        collected: list[pytest.Item | pytest.Collector] = [*items]
+        report = pytest.CollectReport(manifest_file.nodeid, "passed", None, collected)
+        session.ihook.pytest_collectreport(report=report)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtestloop(self, session: pytest.Session) -> Generator[None, object, object]:
@@ -574,6 +623,8 @@ class ReadinessSession:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.nodeid in self.expected and (report.when == "call" or report.outcome != "passed"):
             self.ran.add(report.nodeid)
+        if report.failed and report.nodeid in self.driven:
+            self.driven_failures.append(report.nodeid)
         claims = tuple(
             parse_claim(str(value))
             for key, value in report.user_properties
@@ -686,8 +737,8 @@ class ReadinessSession:
         }
         if self.shard is not None:
             self._write_partial(incomplete, ci_run)
-            if incomplete and session.exitstatus == pytest.ExitCode.OK:
-                session.exitstatus = pytest.ExitCode.TESTS_FAILED
+            # A shard's verdict is the merge's; its probe and case failures are evidence for it.
+            self._exit_with_verdict(session, ready=not incomplete)
             return
         assessment = self.assessment(incomplete)
         self.scorecard = self.judge.scorecard(self.run, incomplete, ci_run)
@@ -698,8 +749,34 @@ class ReadinessSession:
 
             for format, path in self.reports:
                 write_atomic(path, render_report(format, self.scorecard))
-        if not assessment.verdict.ready and session.exitstatus == pytest.ExitCode.OK:
-            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        self._exit_with_verdict(session, ready=assessment.verdict.ready)
+
+    def _exit_with_verdict(self, session: pytest.Session, *, ready: bool) -> None:
+        """Make the exit status the verdict (pytest returns ``session.exitstatus`` once
+        ``pytest_sessionfinish`` is done).
+
+        Not ready fails the run. Ready passes it even when probes or adversarial cases failed,
+        as long as they are the only failures: their checks judged them (a failing check that
+        blocks would have failed too, and the verdict would not be ready). The project's own
+        tests, and anything else that failed the run (pytest-cov's floor counts as a failed
+        test), still fail it; so do the probes and cases of gated agents under
+        ``--readiness-strict``.
+        """
+        if not ready:
+            if session.exitstatus == pytest.ExitCode.OK:
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
+            return
+        failures = self.driven_failures
+        if (
+            session.exitstatus != pytest.ExitCode.TESTS_FAILED
+            or not failures
+            or session.testsfailed != len(failures)
+        ):
+            return
+        if self.strict and any(self.manifest.agents[self.driven[n]].gated for n in failures):
+            return
+        self.not_blocking = tuple(dict.fromkeys(failures))
+        session.exitstatus = pytest.ExitCode.OK
 
     def _write_partial(self, incomplete: Sequence[str], ci_run: Mapping[str, str]) -> None:
         from .scorecard import dumps, write_atomic
@@ -732,6 +809,7 @@ class ReadinessSession:
                     else " (pass --readiness-json to keep the partial evidence)"
                 )
             )
+            self._write_not_blocking(terminalreporter, "their checks are judged by the merge")
             return
         if self.scorecard is None:
             return
@@ -746,6 +824,21 @@ class ReadinessSession:
                 terminalreporter.write_line(line)
         if self.json_path is not None:
             terminalreporter.write_line(f"scorecard written to {self.json_path}")
+        self._write_not_blocking(terminalreporter, "the verdict is READY")
+
+    def _write_not_blocking(self, terminalreporter: Any, why: str) -> None:
+        """Say why a run with failed items exits 0, naming each of them."""
+        if not self.not_blocking:
+            return
+        count = len(self.not_blocking)
+        terminalreporter.write_line(
+            f"exit status 0: {why}; {count} failed probe/case item{'s' * (count != 1)} "
+            "did not block the gate (--readiness-strict fails the run on them):",
+            yellow=True,
+            bold=True,
+        )
+        for nodeid in self.not_blocking:
+            terminalreporter.write_line(f"  not blocking: {nodeid}", yellow=True)
 
     @pytest.hookimpl(trylast=True)
     def pytest_unconfigure(self, config: pytest.Config) -> None:

@@ -57,7 +57,10 @@ def render_text(scorecard: Mapping[str, Any]) -> str:
     ]
     blockers.sort(key=lambda item: (item[1]["severity"] != "critical", item[0], item[1]["id"]))
     if blockers:
-        lines.append("failing checks:")
+        # A ready verdict means no failing check blocks: say so, as the exit status does.
+        lines.append(
+            "failing checks (not blocking: the verdict is READY):" if ready else "failing checks:"
+        )
         for name, check in blockers:
             line = check.get("manifest_line")
             where = f"{manifest}:{line}" if line else manifest
