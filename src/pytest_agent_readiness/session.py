@@ -17,16 +17,16 @@ if TYPE_CHECKING:
     from .adversarial.results import ImportedResult
     from .spans import SpanCaptureRegistry
 
-from .checks import (
-    Check,
-    CheckRegistry,
-    CheckResult,
-    DuplicateCheck,
-    EvidenceSource,
-)
-from .evidence import EvidenceInputError, Judge, RunEvidence, load_imports, load_suites
+from .checks import Check, CheckRegistry, CheckResult, EvidenceSource
+from .evidence import Judge, RunEvidence
 from .harness import find_adapters
-from .manifest import MANIFEST_NAME, ManifestError, load_manifest
+from .inputs import (
+    GateInputError,
+    check_waivers_name_known_checks,
+    load_gate_inputs,
+    registry_of,
+)
+from .manifest import MANIFEST_NAME
 from .model import Manifest
 from .plugin import MARKER_ADVERSARIAL, MARKER_READINESS, OPTION_STRICT
 from .probes import SESSION_DEADLINE_S, Probe, ProbeContext, probes_for
@@ -153,13 +153,10 @@ def display_path(path: Path, rootdir: Path) -> str:
 
 def build_registry(config: pytest.Config) -> CheckRegistry:
     """Every check the installed plugins register through ``pytest_readiness_checks``."""
-    registry = CheckRegistry()
     try:
-        for checks in reversed(config.hook.pytest_readiness_checks(config=config)):
-            registry.extend(checks)
-    except (DuplicateCheck, ValueError) as error:
-        raise pytest.UsageError(f"readiness checks: {error}") from None
-    return registry
+        return registry_of(reversed(config.hook.pytest_readiness_checks(config=config)))
+    except GateInputError as error:
+        raise pytest.UsageError(str(error)) from None
 
 
 @dataclass(eq=False)  # a plugin object: hashed by identity
@@ -229,23 +226,15 @@ class ReadinessSession:
             manifest, suites, imported = pickle.loads(loaded)
         else:
             try:
-                manifest = load_manifest(manifest_path, display=shown)
-            except ManifestError as error:
+                inputs = load_gate_inputs(manifest_path, shown)
+            except GateInputError as error:
                 raise pytest.UsageError(str(error)) from None
-            try:
-                suites = load_suites(manifest, shown)
-                imported = load_imports(manifest, shown)
-            except EvidenceInputError as error:
-                raise pytest.UsageError(str(error)) from None
+            manifest, suites, imported = inputs.manifest, inputs.suites, inputs.imported
         registry = build_registry(config)
-        unknown = [w for w in manifest.waivers if w.check not in registry.checks]
-        if unknown:
-            waiver = unknown[0]
-            raise pytest.UsageError(
-                f"{shown}:{manifest.line_of('waivers', waiver.index, 'check')}: waivers"
-                f"[{waiver.index}].check: unknown check '{waiver.check}' (expected one of: "
-                f"{', '.join(sorted(registry.checks))})"
-            )
+        try:
+            check_waivers_name_known_checks(manifest, shown, registry.checks)
+        except GateInputError as error:
+            raise pytest.UsageError(str(error)) from None
         session = cls(
             config=config,
             manifest=manifest,
