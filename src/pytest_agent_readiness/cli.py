@@ -49,12 +49,16 @@ def _cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
         try:
             check_waivers_name_known_checks(manifest, shown, known)
         except GateInputError as error:
-            if not (path.parent / "conftest.py").is_file():
-                raise
             # A policy pack in a conftest.py registers checks only inside a pytest run.
+            folders = [path.resolve().parent, *path.resolve().parents]
+            conftest = next(
+                (f / "conftest.py" for f in folders if (f / "conftest.py").is_file()), None
+            )
+            if conftest is None:
+                raise
             out.write(
-                f"note: {error}; if a policy pack in {path.parent / 'conftest.py'} registers "
-                "it, pytest --readiness accepts it\n"
+                f"note: {error}; if a policy pack in {conftest} registers it, pytest "
+                "--readiness accepts it\n"
             )
     except GateInputError as error:
         raise InvalidInput(str(error)) from None
