@@ -820,9 +820,12 @@ class ReadinessSession:
         if not self.not_blocking:
             return
         count = len(self.not_blocking)
+        remedy = (
+            "a pilot never blocks" if self.strict else "--readiness-strict fails the run on them"
+        )
         terminalreporter.write_line(
             f"exit status 0: {why}; {count} failed probe/case item{'s' * (count != 1)} "
-            "did not block the gate (--readiness-strict fails the run on them):",
+            f"did not block the gate ({remedy}):",
             yellow=True,
             bold=True,
         )
@@ -844,6 +847,7 @@ class ReadinessSession:
         self.imported = ()
         self._loaded_inputs = None
         self.adapters = None
+        self.driven = {}
 
 
 class XdistHooks:
