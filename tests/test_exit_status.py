@@ -245,3 +245,14 @@ def test_the_collected_count_is_what_runs(
     total = int(re.findall(r"(\d+) items", header)[-1])
     selected = re.findall(r"(\d+) selected", header)
     assert ran == int(selected[0]) if selected else ran == total, result.stdout.str()
+
+
+def test_an_incomplete_run_with_only_non_blocking_failures_still_exits_1(
+    pytester: pytest.Pytester,
+) -> None:
+    toy_project(pytester)
+    result, card = gate(pytester, "-k", "not DQ-003")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    assert (card["verdict"], card["incomplete"]) == ("not_ready", True)
+    assert "exit status 0" not in result.stdout.str()
+    result.stdout.fnmatch_lines([f"FAILED {DECLARED_TOOLS}*"])
