@@ -160,12 +160,13 @@ def test_report_rejects_a_tampered_verdict(project: Project, tmp_path: Path) -> 
 def test_internal_error_exits_3_and_never_reports_ready(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    import pytest_agent_readiness.manifest as manifest_module
+    import pytest_agent_readiness.inputs as inputs_module
 
     def explode(*args: object, **kwargs: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(manifest_module, "load_manifest", explode)
+    # validate reads through the gate's own input loader (imported when the command runs).
+    monkeypatch.setattr(inputs_module, "load_gate_inputs", explode)
     (tmp_path / "m.yaml").write_text("version: 1\n")
     assert main(["validate", str(tmp_path / "m.yaml")]) == 3
     captured = capsys.readouterr()

@@ -44,3 +44,18 @@ def test_ci_runs_the_readme_test_command() -> None:
 def test_examples_have_their_manifests() -> None:
     for example in ("support-triage", "unready-pilot"):
         assert Path(REPO, "examples", example, "agent-readiness.yaml").is_file()
+
+
+def test_ci_runs_the_test_command_before_anything_else_enters_its_environment() -> None:
+    # A fresh clone has only what '.[test]' brings: anything installed into the environment
+    # before the README's test command (an extra for lint, say) would hide a missing dependency.
+    readme = README.read_text(encoding="utf-8")
+    command = [line for line in readme.splitlines() if line.startswith("python -m pip install")][1]
+    lines = (REPO / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    fresh = lines.index(". .venv-ci/bin/activate")
+    tests = next(i for i, line in enumerate(lines) if command in line)
+    installs = [
+        line for line in lines[fresh:tests] if "pip install" in line and "--upgrade pip" not in line
+    ]
+    assert fresh < tests and not installs, installs
+    assert any("pip install" in line and "pydantic-ai" in line for line in lines[tests:])

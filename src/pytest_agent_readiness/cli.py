@@ -11,6 +11,7 @@ import os
 import sys
 import traceback
 from collections.abc import Mapping, Sequence
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -48,25 +49,65 @@ def _manifest_file(text: str, hint: str = "") -> Path:
 
 
 def _cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
-    from .catalogue import BUILTIN_CHECKS
-    from .manifest import ManifestError, load_manifest
+    from .inputs import (
+        GateInputError,
+        check_waivers_name_known_checks,
+        load_gate_inputs,
+        waivers_not_applied,
+    )
 
     path = _manifest_file(args.manifest)
+    shown = str(args.manifest)
+    # The same input checks, in the same order and words, as pytest --readiness before it scores.
     try:
-        manifest = load_manifest(path, display=str(args.manifest))
-    except ManifestError as error:
-        raise InvalidInput(str(error)) from None
-    known = {check.id for check in BUILTIN_CHECKS}
-    for waiver in manifest.waivers:
-        if waiver.check not in known:
-            line = manifest.line_of("waivers", waiver.index, "check")
-            out.write(
-                f"{path}:{line}: note: waiver names {waiver.check}, not a built-in check; "
-                "pytest --readiness checks it against installed policy packs\n"
+        manifest = load_gate_inputs(path, shown).manifest
+        known = _installed_checks()
+        try:
+            check_waivers_name_known_checks(manifest, shown, known)
+        except GateInputError as error:
+            # A policy pack in a conftest.py registers checks only inside a pytest run.
+            folders = [path.resolve().parent, *path.resolve().parents]
+            conftest = next(
+                (f / "conftest.py" for f in folders if (f / "conftest.py").is_file()), None
             )
+            if conftest is None:
+                raise
+            out.write(
+                f"note: {error}; if a policy pack in {conftest} registers it, pytest "
+                "--readiness accepts it\n"
+            )
+    except GateInputError as error:
+        raise InvalidInput(str(error)) from None
+    refused = waivers_not_applied(manifest, shown, args.as_of or date.today())
+    if refused:
+        raise InvalidInput("\n".join(refused))
     agents = len(manifest.agents)
     out.write(f"{path}: valid ({agents} agent{'s' * (agents != 1)})\n")
     return EXIT_OK
+
+
+def _installed_checks() -> set[str]:
+    """The ids of the checks ``pytest --readiness`` would know here: the built-in catalogue and
+    every installed policy pack (``pytest11`` plugins implementing ``pytest_readiness_checks``)."""
+    import pytest
+
+    from .inputs import registry_of
+
+    plugins = pytest.PytestPluginManager()
+    config = pytest.Config(
+        plugins,
+        invocation_params=pytest.Config.InvocationParams(args=(), plugins=None, dir=Path.cwd()),
+    )
+    plugins.load_setuptools_entrypoints("pytest11")
+    registered = plugins.hook.pytest_readiness_checks(config=config)
+    return set(registry_of(reversed(registered)).checks)
+
+
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from None
 
 
 def _cmd_init(args: argparse.Namespace, out: TextIO) -> int:
@@ -642,8 +683,19 @@ def _parser() -> argparse.ArgumentParser:
     init.add_argument("--force", action="store_true", help="overwrite an existing manifest")
     init.set_defaults(run=_cmd_init)
 
-    validate = commands.add_parser("validate", help="check a manifest against the schema")
+    validate = commands.add_parser(
+        "validate",
+        help="check a manifest and everything pytest --readiness reads before it scores",
+        epilog="exit 0 when pytest --readiness would accept it, 2 when it would refuse it "
+        "(or not apply a waiver)",
+    )
     validate.add_argument("manifest", nargs="?", default="agent-readiness.yaml")
+    validate.add_argument(
+        "--as-of",
+        type=_iso_date,
+        metavar="YYYY-MM-DD",
+        help="judge waiver expiries as of this day, as --readiness-as-of does (default: today)",
+    )
     validate.set_defaults(run=_cmd_validate)
 
     report = commands.add_parser("report", help="render a scorecard JSON")

@@ -22,6 +22,7 @@ OPTION_PROBE_TIMEOUT = "readiness_probe_timeout"
 OPTION_LIVE = "readiness_live"
 OPTION_SHARD = "readiness_shard"
 OPTION_REPORT = "readiness_report"
+OPTION_STRICT = "readiness_strict"
 SESSION_PLUGIN_NAME = "agent-readiness-session"
 
 MARKER_READINESS = "readiness"
@@ -116,6 +117,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     parser.addini(
         OPTION_REPORT, "reports to write, FORMAT=PATH each, relative to the ini file", type="args"
+    )
+    group.addoption(
+        "--readiness-strict",
+        action="store_true",
+        default=False,
+        dest=OPTION_STRICT,
+        help="fail the run on every failing check of a gated agent, and on the probes and "
+        "adversarial cases behind it, even when the verdict is ready (by default the exit "
+        "status is the verdict; ini: readiness_strict).",
+    )
+    parser.addini(
+        OPTION_STRICT,
+        "fail the run on every failing check, even when the verdict is ready",
+        type="bool",
+        default=False,
     )
 
 

@@ -18,19 +18,19 @@ if TYPE_CHECKING:
     from .adversarial.results import ImportedResult
     from .spans import SpanCaptureRegistry
 
-from .checks import (
-    Check,
-    CheckRegistry,
-    CheckResult,
-    DuplicateCheck,
-    EvidenceSource,
-)
-from .evidence import EvidenceInputError, Judge, RunEvidence, load_imports, load_suites
+from .checks import Check, CheckRegistry, CheckResult, EvidenceSource
+from .evidence import Judge, RunEvidence
 from .harness import find_adapters
-from .manifest import MANIFEST_NAME, ManifestError, load_manifest
+from .inputs import (
+    GateInputError,
+    check_waivers_name_known_checks,
+    load_gate_inputs,
+    registry_of,
+)
+from .manifest import MANIFEST_NAME
 from .model import Manifest
 from .paths import OutsideRepository, declared_at, repository_root, resolve_inside
-from .plugin import MARKER_ADVERSARIAL, MARKER_READINESS
+from .plugin import MARKER_ADVERSARIAL, MARKER_READINESS, OPTION_STRICT
 from .probes import SESSION_DEADLINE_S, Probe, ProbeContext, probes_for
 from .scoring import Assessment, applicable
 
@@ -299,13 +299,10 @@ def display_path(path: Path, rootdir: Path) -> str:
 
 def build_registry(config: pytest.Config) -> CheckRegistry:
     """Every check the installed plugins register through ``pytest_readiness_checks``."""
-    registry = CheckRegistry()
     try:
-        for checks in reversed(config.hook.pytest_readiness_checks(config=config)):
-            registry.extend(checks)
-    except (DuplicateCheck, ValueError) as error:
-        raise pytest.UsageError(f"readiness checks: {error}") from None
-    return registry
+        return registry_of(reversed(config.hook.pytest_readiness_checks(config=config)))
+    except GateInputError as error:
+        raise pytest.UsageError(str(error)) from None
 
 
 @dataclass(eq=False)  # a plugin object: hashed by identity
@@ -332,8 +329,10 @@ class ReadinessSession:
     judged_remotely: list[str] | None = None  # xdist: check/gate items the workers kept
     judged_locations: dict[str, Any] = field(default_factory=dict)
     _loaded_inputs: bytes | None = None
+    driven: Mapping[str, str] = field(default_factory=dict)  # probe/case node id -> agent
     _session: pytest.Session | None = None
     _progress_counted: bool = False  # xdist: the controller's own items are in the total
+    _told_judged_here: bool = False  # xdist: the terminal said how many items it judges
     suites: dict[str, Suite] = field(default_factory=dict)
     imported: tuple[ImportedResult, ...] = ()
     _judge: Judge | None = None
@@ -344,6 +343,11 @@ class ReadinessSession:
     live: bool = False
     reports: tuple[tuple[str, Path], ...] = ()
     output_errors: list[str] = field(default_factory=list)
+    strict: bool = False  # --readiness-strict: every failing check fails the run
+    # Failed reports of probes and cases: their check judges them, so the verdict (not these
+    # reports) decides the exit status.
+    driven_failures: list[str] = field(default_factory=list)
+    not_blocking: tuple[str, ...] = ()  # the failures the verdict let the run pass with
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> ReadinessSession:
@@ -379,23 +383,15 @@ class ReadinessSession:
             manifest, suites, imported = pickle.loads(loaded)
         else:
             try:
-                manifest = load_manifest(manifest_path, display=shown)
-            except ManifestError as error:
+                inputs = load_gate_inputs(manifest_path, shown)
+            except GateInputError as error:
                 raise pytest.UsageError(str(error)) from None
-            try:
-                suites = load_suites(manifest, shown)
-                imported = load_imports(manifest, shown)
-            except EvidenceInputError as error:
-                raise pytest.UsageError(str(error)) from None
+            manifest, suites, imported = inputs.manifest, inputs.suites, inputs.imported
         registry = build_registry(config)
-        unknown = [w for w in manifest.waivers if w.check not in registry.checks]
-        if unknown:
-            waiver = unknown[0]
-            raise pytest.UsageError(
-                f"{shown}:{manifest.line_of('waivers', waiver.index, 'check')}: waivers"
-                f"[{waiver.index}].check: unknown check '{waiver.check}' (expected one of: "
-                f"{', '.join(sorted(registry.checks))})"
-            )
+        try:
+            check_waivers_name_known_checks(manifest, shown, registry.checks)
+        except GateInputError as error:
+            raise pytest.UsageError(str(error)) from None
         session = cls(
             config=config,
             manifest=manifest,
@@ -405,6 +401,7 @@ class ReadinessSession:
             suites=suites,
             imported=imported,
             live=bool(config.getoption("readiness_live") or config.getini("readiness_live")),
+            strict=bool(config.getoption(OPTION_STRICT) or config.getini(OPTION_STRICT)),
             manifest_file=manifest_path.resolve(),
             manifest_nodeid=shown,
             is_worker=is_worker,
@@ -474,13 +471,19 @@ class ReadinessSession:
         return checks | probes | cases | {f"{base}::gate"}
 
     def _driven_nodeids(self) -> set[str]:
+        return set(self._driven_agents())
+
+    def _driven_agents(self) -> dict[str, str]:
+        """The node id of every planned probe and adversarial case, with the agent it drives."""
         base = self.manifest_nodeid
-        probes = {f"{base}::{agent}::probe-{probe.name}" for agent, probe in self.planned_probes()}
-        cases = {
-            f"{base}::{agent}::adversarial-{suite}::{case.id}"
-            for agent, suite, case in self.planned_cases()
+        driven = {
+            f"{base}::{agent}::probe-{probe.name}": agent for agent, probe in self.planned_probes()
         }
-        return probes | cases
+        driven.update(
+            (f"{base}::{agent}::adversarial-{suite}::{case.id}", agent)
+            for agent, suite, case in self.planned_cases()
+        )
+        return driven
 
     # -- run-time probes ----------------------------------------------------------------------
     def spans(self) -> SpanCaptureRegistry:
@@ -517,6 +520,7 @@ class ReadinessSession:
         # ask for it instead of guessing, before anything is expected or judged.
         self.manifest_nodeid = ManifestFile.from_parent(session, path=self.manifest_file).nodeid
         self.expected = frozenset(self.expected_nodeids())
+        self.driven = self._driven_agents()
         self._session = session
 
     @pytest.hookimpl(tryfirst=True)
@@ -528,7 +532,21 @@ class ReadinessSession:
             return
         self._progress_counted = True
         if self.shard is None and self.config.pluginmanager.has_plugin("dsession"):
-            self._session.testscollected += len(self.planned()) + 1
+            judged_here = len(self.planned()) + 1
+            self._session.testscollected += judged_here
+            terminal = self.config.pluginmanager.get_plugin("terminalreporter")
+            if (
+                terminal is not None
+                and self.config.get_verbosity() >= 0
+                and not self._told_judged_here
+            ):
+                # xdist's "N workers [M items]" counts what the workers run; say what the
+                # controller adds, so the count matches what the run reports.
+                self._told_judged_here = True
+                terminal.write_line(
+                    f"agent-readiness: + {judged_here} check and gate items judged after the "
+                    f"workers: {self._session.testscollected} items"
+                )
 
     def pytest_report_header(self, config: pytest.Config) -> str:
         agents = len(self.manifest.agents)
@@ -547,7 +565,9 @@ class ReadinessSession:
         # deselection is then reported as an incomplete run, never silently ignored).
         self._claim_evidence(items)
         manifest_file = ManifestFile.from_parent(session, path=self.manifest_file)
-        items.extend(manifest_file.collect_items(self))
+        readiness_items = manifest_file.collect_items(self)
+        items.extend(readiness_items)
+        self._report_collected(session, manifest_file, readiness_items)
         result = yield
         # Readiness items judge the evidence of every other test, so they run last, whatever
         # order other plugins (pytest-randomly) chose.
@@ -583,6 +603,24 @@ class ReadinessSession:
                 self.evidence_deselected,
             ]
         return result
+
+    def _report_collected(
+        self, session: pytest.Session, manifest_file: pytest.File, items: list[pytest.Item]
+    ) -> None:
+        """Report the readiness items as the manifest's collection, so pytest's "collected N
+        items" counts them: they come from no file pytest walked, and the terminal counts
+        collection reports, not the final item list."""
+        from .nodes import CheckItem, GateItem
+
+        if self.shard is not None:
+            # A shard runs its share of the probes and cases, and no check or gate item.
+            mine = self.in_shard([i.nodeid for i in items if i.nodeid in self.driven])
+            items = [i for i in items if i.nodeid in mine]
+        elif self.is_worker:
+            items = [i for i in items if not isinstance(i, (CheckItem, GateItem))]
+        collected: list[pytest.Item | pytest.Collector] = [*items]
+        report = pytest.CollectReport(manifest_file.nodeid, "passed", None, collected)
+        session.ihook.pytest_collectreport(report=report)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtestloop(self, session: pytest.Session) -> Generator[None, object, object]:
@@ -734,6 +772,8 @@ class ReadinessSession:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.nodeid in self.expected and (report.when == "call" or report.outcome != "passed"):
             self.ran.add(report.nodeid)
+        if report.failed and report.nodeid in self.driven:
+            self.driven_failures.append(report.nodeid)
         claims = tuple(
             parse_claim(str(value))
             for key, value in report.user_properties
@@ -861,8 +901,8 @@ class ReadinessSession:
         }
         if self.shard is not None:
             self._write_partial(session, incomplete, ci_run)
-            if incomplete and session.exitstatus == pytest.ExitCode.OK:
-                session.exitstatus = pytest.ExitCode.TESTS_FAILED
+            # A shard's verdict is the merge's; its probe and case failures are evidence for it.
+            self._exit_with_verdict(session, ready=not incomplete)
             return
         assessment = self.assessment(incomplete)
         self.scorecard = self.judge.scorecard(self.run, incomplete, ci_run)
@@ -874,8 +914,34 @@ class ReadinessSession:
             for format, path in self.reports:
                 text = render_report(format, self.scorecard)
                 self._write_output(session, "--readiness-report", path, text)
-        if not assessment.verdict.ready and session.exitstatus == pytest.ExitCode.OK:
-            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        self._exit_with_verdict(session, ready=assessment.verdict.ready)
+
+    def _exit_with_verdict(self, session: pytest.Session, *, ready: bool) -> None:
+        """Make the exit status the verdict (pytest returns ``session.exitstatus`` once
+        ``pytest_sessionfinish`` is done).
+
+        Not ready fails the run. Ready passes it even when probes or adversarial cases failed,
+        as long as they are the only failures: their checks judged them (a failing check that
+        blocks would have failed too, and the verdict would not be ready). The project's own
+        tests, and anything else that failed the run (pytest-cov's floor counts as a failed
+        test), still fail it; so do the probes and cases of gated agents under
+        ``--readiness-strict``.
+        """
+        if not ready:
+            if session.exitstatus == pytest.ExitCode.OK:
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
+            return
+        failures = self.driven_failures
+        if (
+            session.exitstatus != pytest.ExitCode.TESTS_FAILED
+            or not failures
+            or session.testsfailed != len(failures)
+        ):
+            return
+        if self.strict and any(self.manifest.agents[self.driven[n]].gated for n in failures):
+            return
+        self.not_blocking = tuple(dict.fromkeys(failures))
+        session.exitstatus = pytest.ExitCode.OK
 
     def _write_output(self, session: pytest.Session, option: str, path: Path, text: str) -> None:
         """Write one of the run's outputs; a path that cannot be written is the user's to fix
@@ -925,6 +991,7 @@ class ReadinessSession:
                     else " (pass --readiness-json to keep the partial evidence)"
                 )
             )
+            self._write_not_blocking(terminalreporter, "their checks are judged by the merge")
             return
         if self.scorecard is None:
             return
@@ -939,10 +1006,28 @@ class ReadinessSession:
                 terminalreporter.write_line(line)
         if self.json_path is not None:
             terminalreporter.write_line(f"scorecard written to {self.json_path}")
+        self._write_not_blocking(terminalreporter, "the verdict is READY")
         from .reports.todo import render_todo
 
         for line in render_todo(self.scorecard).splitlines():
             terminalreporter.write_line(line, bold=line.startswith("to do"))
+
+    def _write_not_blocking(self, terminalreporter: Any, why: str) -> None:
+        """Say why a run with failed items exits 0, naming each of them."""
+        if not self.not_blocking:
+            return
+        count = len(self.not_blocking)
+        remedy = (
+            "a pilot never blocks" if self.strict else "--readiness-strict fails the run on them"
+        )
+        terminalreporter.write_line(
+            f"exit status 0: {why}; {count} failed probe/case item{'s' * (count != 1)} "
+            f"did not block the gate ({remedy}):",
+            yellow=True,
+            bold=True,
+        )
+        for nodeid in self.not_blocking:
+            terminalreporter.write_line(f"  not blocking: {nodeid}", yellow=True)
 
     @pytest.hookimpl(trylast=True)
     def pytest_unconfigure(self, config: pytest.Config) -> None:
@@ -959,6 +1044,7 @@ class ReadinessSession:
         self.imported = ()
         self._loaded_inputs = None
         self.adapters = None
+        self.driven = {}
 
 
 class XdistHooks:

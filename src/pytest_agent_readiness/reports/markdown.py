@@ -203,6 +203,8 @@ def _failure_item(card: ScorecardView, agent: AgentView, check: CheckView) -> st
         badge = "🧪 pilot, not blocking"
     else:
         badge = "🛑 critical" if check.critical else "⚠️ standard"
+        if card.ready:  # a ready verdict means no failing check blocks the gate
+            badge += ", not blocking"
     parts = [
         f"- {badge} · **{md_text(check.id)}** {md_text(check.title, limit=_CELL_LIMIT)}",
         f" · agent {md_code(agent.name, limit=_NAME_LIMIT)}",

@@ -74,7 +74,12 @@ def render_text(scorecard: Mapping[str, Any]) -> str:
     blockers = [(agent, check) for agent, check in blockers if not check.passed]
     blockers.sort(key=lambda pair: (not pair[1].critical, pair[0].name, pair[1].id))
     if blockers:
-        lines.append("failing checks:")
+        # A ready verdict means no failing check blocks: say so, as the exit status does.
+        lines.append(
+            "failing checks (not blocking: the verdict is READY):"
+            if card.ready
+            else "failing checks:"
+        )
         for agent, check in blockers:
             where = _where(check.file, check.line, check.document_path)
             lines.append(
