@@ -132,7 +132,9 @@ def toy_project(pytester: pytest.Pytester, *, stage: str = "stabilization") -> N
 
         @adapter("toy")
         def toy(harness):
-            return toy_agent.handle(harness, toy_agent.Guards(), Path(__file__).parent)
+            # The toy's notification and refund tools are not in this manifest's scope.
+            guards = toy_agent.Guards(missing_tools=("customers.notify", "payments.refund"))
+            return toy_agent.handle(harness, guards, Path(__file__).parent)
     """)
 
 
