@@ -1,0 +1,329 @@
+"""OpenAI Agents SDK integration: the scripted model as an ``agents.Model``, tracing, and the
+handle an adapter returns::
+
+    @adapter("refund_desk")
+    def refund_desk(harness):
+        return openai_agents_handle(harness, build_agent(model=harness.openai_agents_model()))
+
+- :class:`ScriptedAgentsModel` replays the harness script (parallel calls, scripted errors, call
+  ids unique per session) and opens the ``generation_span(usage=...)`` a custom model must open
+  itself for its token usage to be traced;
+- :func:`instrument` puts OpenInference's instrumentor onto the harness's provider once per
+  process; it replaces the SDK's trace processors (so nothing is exported to OpenAI) and is
+  undone when the process exits;
+- :func:`openai_agents_handle` wraps each function tool (a copy with its public
+  ``on_invoke_tool`` wrapped) so every execution lands in the effects ledger and the tool-error
+  probe's fault is raised in the tool's place, lists the tools with sample arguments read off
+  their schemas, and, unless the agent brings its own ``run``, runs it with every
+  ``needs_approval`` interruption decided by ``harness.request_approval``, all approval rounds
+  inside one ``agents.trace`` (a resumed run's spans are dropped otherwise).
+"""
+
+from __future__ import annotations
+
+import atexit
+import copy
+import json
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
+from typing import TYPE_CHECKING, Any
+
+from pytest_agent_readiness.harness import AgentHandle
+from pytest_agent_readiness.integrations import IntegrationUnavailable
+from pytest_agent_readiness.integrations._shared import ToolEffects, inside, sample_arguments
+from pytest_agent_readiness.scripted import ModelContext, ScriptedModel, ToolResult
+
+if TYPE_CHECKING:
+    from agents import Agent, ModelResponse, RunHooks
+    from opentelemetry.sdk.trace import TracerProvider
+
+    from pytest_agent_readiness.harness import Harness
+
+__all__ = [
+    "INSTALL_HINT",
+    "ScriptedAgentsModel",
+    "context_of",
+    "instrument",
+    "openai_agents_handle",
+    "run_with_approvals",
+    "tool_samples",
+    "uninstrument",
+]
+
+INSTALL_HINT = "openai-agents is not installed: pip install pytest-agent-readiness[openai-agents]"
+WRAPPED = "__agent_readiness_recorded__"
+
+
+def _require_agents() -> None:
+    try:
+        import agents  # noqa: F401
+        import openinference.instrumentation.openai_agents  # noqa: F401
+    except ImportError as error:
+        raise IntegrationUnavailable(INSTALL_HINT) from error
+
+
+def context_of(items: str | Sequence[Any]) -> ModelContext:
+    """The harness's view of an Agents SDK request: the task and the tool outputs sent back
+    since the model last answered."""
+    if isinstance(items, str):
+        return ModelContext(task=items)
+    task: str | None = None
+    names: dict[str, str] = {}
+    fresh: list[ToolResult] = []
+    entries: Sequence[Any] = items
+    for item in entries:
+        entry: dict[str, Any] = item if isinstance(item, dict) else item.model_dump()
+        kind, role = entry.get("type"), entry.get("role")
+        if role == "user" and task is None and isinstance(entry.get("content"), str):
+            task = entry["content"]
+        elif kind == "function_call":
+            names[entry["call_id"]] = entry["name"]
+            fresh = []
+        elif role == "assistant":
+            fresh = []
+        elif kind == "function_call_output":
+            call_id = entry["call_id"]
+            fresh.append(ToolResult(call_id, entry.get("output"), names.get(call_id)))
+    return ModelContext(task=task, tool_results=tuple(fresh), messages=tuple(items))
+
+
+def _model_base() -> type[Any]:
+    try:
+        from agents import Model
+    except ImportError as error:
+        raise IntegrationUnavailable(INSTALL_HINT) from error
+    return Model
+
+
+class ScriptedAgentsModel(_model_base()):  # type: ignore[misc]
+    """The harness's scripted model behind the Agents SDK's model interface."""
+
+    def __init__(self, scripted: ScriptedModel, name: str = "scripted") -> None:
+        self.scripted = scripted
+        self.name = name
+
+    async def get_response(
+        self,
+        system_instructions: str | None,
+        input: str | list[Any],
+        model_settings: Any,
+        tools: Any,
+        output_schema: Any,
+        handoffs: Any,
+        tracing: Any,
+        **_: Any,
+    ) -> ModelResponse:
+        """One scripted turn as a ``ModelResponse``, its usage on a generation span."""
+        from agents import ModelResponse, Usage
+        from agents.tracing import generation_span
+        from openai.types.responses import (
+            ResponseFunctionToolCall,
+            ResponseOutputMessage,
+            ResponseOutputText,
+        )
+
+        turn = self.scripted.next_turn(context_of(input))
+        usage = {"input_tokens": turn.input_tokens, "output_tokens": turn.output_tokens}
+        if not tracing.is_disabled():
+            # A custom model's usage is invisible unless it opens this span itself.
+            with generation_span(model=self.name, usage=usage):
+                pass
+        output: list[Any] = [
+            ResponseFunctionToolCall(
+                type="function_call",
+                id=f"fc_{call.call_id}",
+                call_id=call.call_id or "",
+                name=call.name,
+                arguments=json.dumps(dict(call.arguments)),
+                status="completed",
+            )
+            for call in turn.tool_calls
+        ]
+        if turn.text is not None:
+            text = ResponseOutputText(type="output_text", text=turn.text, annotations=[])
+            output.append(
+                ResponseOutputMessage(
+                    type="message",
+                    id=f"msg_{turn.number}",
+                    role="assistant",
+                    status="completed",
+                    content=[text],
+                )
+            )
+        return ModelResponse(
+            output=output,
+            usage=Usage(
+                requests=1,
+                input_tokens=turn.input_tokens,
+                output_tokens=turn.output_tokens,
+                total_tokens=turn.input_tokens + turn.output_tokens,
+            ),
+            response_id=None,
+        )
+
+    def stream_response(self, *args: Any, **kwargs: Any) -> Any:
+        """Not scripted: run the agent with ``Runner.run``."""
+        raise NotImplementedError("the scripted model does not stream; use Runner.run")
+
+
+class _ProcessTracing:
+    """OpenInference's instrumentor patches the SDK for the whole process: instrumented once,
+    moved only when another provider asks, undone at exit (restoring the SDK's processors)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._instrumentor: Any = None
+        self.provider: TracerProvider | None = None
+
+    def onto(self, provider: TracerProvider) -> None:
+        with self._lock:
+            if provider is self.provider:
+                return
+            from openinference.instrumentation.openai_agents import OpenAIAgentsInstrumentor
+
+            if self._instrumentor is None:
+                self._instrumentor = OpenAIAgentsInstrumentor()
+                atexit.register(self.undo)
+            elif self.provider is not None:
+                self._instrumentor.uninstrument()
+            self._instrumentor.instrument(tracer_provider=provider)
+            self.provider = provider
+
+    def undo(self) -> None:
+        with self._lock:
+            if self._instrumentor is not None and self.provider is not None:
+                self._instrumentor.uninstrument()
+            self.provider = None
+
+
+_TRACING = _ProcessTracing()
+
+
+def instrument(tracer_provider: TracerProvider) -> None:
+    """Send the SDK's spans, as OpenInference spans, to ``tracer_provider`` (usually
+    ``harness.tracer_provider``); never to OpenAI."""
+    _require_agents()
+    _TRACING.onto(tracer_provider)
+
+
+def uninstrument() -> None:
+    """Undo :func:`instrument`: the SDK's own trace processors are back."""
+    _TRACING.undo()
+
+
+def tool_samples(agent: Agent[Any]) -> dict[str, dict[str, object]]:
+    """Each function tool the agent has, with benign arguments read off its JSON schema."""
+    _require_agents()
+    from agents import FunctionTool
+
+    return {
+        tool.name: sample_arguments(tool.params_json_schema)
+        for tool in agent.tools
+        if isinstance(tool, FunctionTool)
+    }
+
+
+def _recorded(tool: Any, effects: ToolEffects) -> Any:
+    """A copy of the function tool whose executions land in the effects ledger."""
+    invoke = tool.on_invoke_tool
+
+    async def on_invoke_tool(context: Any, arguments: str) -> Any:
+        parsed = json.loads(arguments or "{}")
+        effects.before(tool.name, parsed)
+        output = await invoke(context, arguments)
+        effects.after(tool.name, parsed)
+        return output
+
+    wrapped = copy.copy(tool)
+    wrapped.on_invoke_tool = on_invoke_tool
+    setattr(wrapped, WRAPPED, True)
+    return wrapped
+
+
+def record_tools(harness: Harness, agent: Agent[Any]) -> None:
+    """Put each of the agent's function tools (and its handoffs' tools) under the ledger, in
+    place: ``agent.tools`` holds the recording copies afterwards."""
+    from agents import Agent as SdkAgent
+    from agents import FunctionTool
+
+    effects = ToolEffects(harness)
+    seen: set[int] = set()
+    pending: list[Any] = [agent]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        current.tools[:] = [
+            _recorded(tool, effects)
+            if isinstance(tool, FunctionTool) and not getattr(tool, WRAPPED, False)
+            else tool
+            for tool in current.tools
+        ]
+        pending += [handoff for handoff in current.handoffs if isinstance(handoff, SdkAgent)]
+
+
+def _arguments_of(item: Any) -> dict[str, Any]:
+    """The arguments of a call held for approval (a function call's JSON arguments)."""
+    raw = item.raw_item
+    text = raw.get("arguments") if isinstance(raw, dict) else getattr(raw, "arguments", None)
+    parsed = json.loads(text or "{}")
+    return parsed if isinstance(parsed, dict) else {"arguments": parsed}
+
+
+async def run_with_approvals(
+    harness: Harness,
+    agent: Agent[Any],
+    task: str,
+    *,
+    hooks: RunHooks[Any] | None = None,
+    max_turns: int = 40,
+) -> str:
+    """Run ``agent`` on ``task`` to its answer inside one ``agents.trace``, each interruption
+    decided by ``harness.request_approval`` before the run resumes."""
+    from agents import Runner, trace
+
+    with trace(f"{agent.name} session"):
+        result = await Runner.run(agent, task, hooks=hooks, max_turns=max_turns)
+        while result.interruptions:
+            state = result.to_state()
+            for item in result.interruptions:
+                if harness.request_approval(item.tool_name or "", _arguments_of(item)):
+                    state.approve(item)
+                else:
+                    state.reject(item)
+            result = await Runner.run(agent, state, hooks=hooks, max_turns=max_turns)
+    return str(result.final_output)
+
+
+def openai_agents_handle(
+    harness: Harness,
+    agent: Agent[Any],
+    *,
+    run: Callable[[str], Any] | None = None,
+    samples: Mapping[str, Mapping[str, object]] | None = None,
+    record_effects: bool = True,
+    hooks: RunHooks[Any] | None = None,
+    max_turns: int = 40,
+) -> AgentHandle:
+    """The :class:`AgentHandle` for an Agents SDK ``agent`` built on
+    ``harness.openai_agents_model()``.
+
+    - ``run``: the agent's own session function (sync or ``async def``) when it has one; it
+      must run every approval round inside one ``agents.trace``. By default
+      :func:`run_with_approvals` with ``hooks`` and ``max_turns``;
+    - ``samples``: sample arguments for tools whose schema-derived ones do not suit;
+    - ``record_effects``: False when the agent's test doubles record to ``harness.effects``
+      themselves (each action must be recorded once).
+    """
+    _require_agents()
+    instrument(harness.tracer_provider)
+    if record_effects:
+        record_tools(harness, agent)
+
+    async def default(task: str) -> str:
+        return await run_with_approvals(harness, agent, task, hooks=hooks, max_turns=max_turns)
+
+    tools = {**tool_samples(agent), **{k: dict(v) for k, v in (samples or {}).items()}}
+    return AgentHandle(run=inside(nullcontext, run or default), tools=tools)
