@@ -4,6 +4,7 @@ function inside a context the integration sets up."""
 
 from __future__ import annotations
 
+import copy
 import inspect
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from pytest_agent_readiness.harness import Harness
 
-__all__ = ["ToolEffects", "inside", "sample_arguments"]
+__all__ = ["ToolEffects", "inside", "recording_double", "sample_arguments"]
 
 # Benign values per JSON-schema type: harmless to any tool, and free of words a disclosure
 # guard or an injection oracle would react to.
@@ -101,3 +102,20 @@ def inside(
             return run(task)
 
     return session
+
+
+def recording_double(
+    harness: Harness, tool: str, *names: str, returns: object = None
+) -> Callable[..., Any]:
+    """A test double of the system behind ``tool`` (a payments API, a mailer) for an agent
+    whose tools take their backends as arguments: each call is recorded in the effects ledger
+    under ``tool``, its positional arguments named by ``names``, and raises the fault the
+    tool-error probe scheduled, inside the tool, where the agent's own error handling sees it.
+    Recording here, not around the tool, also catches an action taken outside any tool call.
+    """
+
+    def act(*arguments: object, **named: object) -> object:
+        harness.effects.record(tool, {**dict(zip(names, arguments, strict=False)), **named})
+        return copy.deepcopy(returns)
+
+    return act
