@@ -6,6 +6,7 @@ read off the tool schemas, and escalations routed to the manifest's owners."""
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import pytest
@@ -145,3 +146,50 @@ def test_the_handle_drives_a_plain_agent(
     pytester.makepyfile(test_handle=TESTS)
     result = pytester.runpytest_subprocess("-p", "no:randomly", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=5)
+
+
+CANCELLABLE_CONFTEST = '''
+from agents import Agent, function_tool
+from pytest_agent_readiness import adapter
+from pytest_agent_readiness.integrations.openai_agents import CancelSwitch, openai_agents_handle
+
+KILL_SWITCH = CancelSwitch()
+
+@function_tool(name_override="orders.lookup")
+def lookup(order_id: str) -> str:
+    """Read an order."""
+    return "charged twice"
+
+@adapter("refund_agent")
+def refund_agent(harness):
+    agent = Agent(name="refund-agent", model=harness.openai_agents_model(), tools=[lookup])
+    return openai_agents_handle(harness, agent, max_turns=200, kill_switch=%s)
+'''
+
+
+@pytest.mark.parametrize(("switch", "proven"), [("KILL_SWITCH", True), ("None", False)])
+def test_the_agents_sdk_cancel_switch_is_proven_by_the_kill_switch_probe(
+    switch: str, proven: bool, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``CancelSwitch`` reaches ``run_streamed(...).cancel()``: declared as the manifest's
+    callable kill switch it halts a runaway session; without it the session runs on."""
+    pytest.importorskip("agents")
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    manifest = MANIFEST.read_text(encoding="utf-8").replace(
+        "mechanism: env\n      target: REFUND_AGENT_DISABLED",
+        "mechanism: callable\n      target: conftest:KILL_SWITCH.set",
+    )
+    assert "conftest:KILL_SWITCH.set" in manifest
+    (pytester.path / "agent-readiness.yaml").write_text(manifest, encoding="utf-8")
+    pytester.makeconftest(CANCELLABLE_CONFTEST % switch)
+    card = pytester.path / "card.json"
+    pytester.runpytest_subprocess(
+        "--readiness", f"--readiness-json={card}", "-p", "no:randomly", "-k", "kill"
+    )
+    checks = {c["id"]: c for c in json.loads(card.read_text())["agents"]["refund-agent"]["checks"]}
+    kill_switch = checks["INF-001"]
+    assert kill_switch["passed"] is proven, kill_switch["reason"]
+    if proven:
+        assert kill_switch["level"] == "proven", kill_switch["reason"]
+    else:
+        assert "more tool calls" in kill_switch["reason"]

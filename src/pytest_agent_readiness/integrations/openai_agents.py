@@ -21,12 +21,13 @@ handle an adapter returns::
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import copy
 import json
 import threading
-from collections.abc import Callable, Mapping, Sequence
-from contextlib import nullcontext
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, nullcontext, suppress
 from typing import TYPE_CHECKING, Any
 
 from pytest_agent_readiness.harness import AgentHandle
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "INSTALL_HINT",
+    "CancelSwitch",
     "ScriptedAgentsModel",
     "context_of",
     "instrument",
@@ -103,19 +105,9 @@ class ScriptedAgentsModel(_model_base()):  # type: ignore[misc]
         self.scripted = scripted
         self.name = name
 
-    async def get_response(
-        self,
-        system_instructions: str | None,
-        input: str | list[Any],
-        model_settings: Any,
-        tools: Any,
-        output_schema: Any,
-        handoffs: Any,
-        tracing: Any,
-        **_: Any,
-    ) -> ModelResponse:
-        """One scripted turn as a ``ModelResponse``, its usage on a generation span."""
-        from agents import ModelResponse, Usage
+    def _answer(self, input: str | list[Any], tracing: Any) -> tuple[list[Any], Any]:
+        """The next scripted turn: its output items and its usage (on a generation span)."""
+        from agents import Usage
         from agents.tracing import generation_span
         from openai.types.responses import (
             ResponseFunctionToolCall,
@@ -151,20 +143,69 @@ class ScriptedAgentsModel(_model_base()):  # type: ignore[misc]
                     content=[text],
                 )
             )
-        return ModelResponse(
-            output=output,
-            usage=Usage(
-                requests=1,
-                input_tokens=turn.input_tokens,
-                output_tokens=turn.output_tokens,
-                total_tokens=turn.input_tokens + turn.output_tokens,
-            ),
-            response_id=None,
+        spent = Usage(
+            requests=1,
+            input_tokens=turn.input_tokens,
+            output_tokens=turn.output_tokens,
+            total_tokens=turn.input_tokens + turn.output_tokens,
         )
+        return output, spent
 
-    def stream_response(self, *args: Any, **kwargs: Any) -> Any:
-        """Not scripted: run the agent with ``Runner.run``."""
-        raise NotImplementedError("the scripted model does not stream; use Runner.run")
+    async def get_response(
+        self,
+        system_instructions: str | None,
+        input: str | list[Any],
+        model_settings: Any,
+        tools: Any,
+        output_schema: Any,
+        handoffs: Any,
+        tracing: Any,
+        **_: Any,
+    ) -> ModelResponse:
+        """One scripted turn as a ``ModelResponse``, its usage on a generation span."""
+        from agents import ModelResponse
+
+        output, usage = self._answer(input, tracing)
+        return ModelResponse(output=output, usage=usage, response_id=None)
+
+    async def stream_response(
+        self,
+        system_instructions: str | None,
+        input: str | list[Any],
+        model_settings: Any,
+        tools: Any,
+        output_schema: Any,
+        handoffs: Any,
+        tracing: Any,
+        **_: Any,
+    ) -> AsyncIterator[Any]:
+        """One scripted turn as a single ``response.completed`` event (``Runner.run_streamed``,
+        the run a kill switch can ``cancel()``)."""
+        from openai.types.responses import Response, ResponseCompletedEvent, ResponseUsage
+        from openai.types.responses.response_usage import InputTokensDetails, OutputTokensDetails
+
+        output, usage = self._answer(input, tracing)
+        response = Response(
+            id=f"resp_{self.scripted.turns_taken}",
+            created_at=0.0,
+            model=self.name,
+            object="response",
+            output=output,
+            parallel_tool_calls=True,
+            tool_choice="auto",
+            tools=[],
+            status="completed",
+            usage=ResponseUsage(
+                input_tokens=usage.input_tokens,
+                input_tokens_details=InputTokensDetails(cached_tokens=0, cache_write_tokens=0),
+                output_tokens=usage.output_tokens,
+                output_tokens_details=OutputTokensDetails(reasoning_tokens=0),
+                total_tokens=usage.total_tokens,
+            ),
+        )
+        yield ResponseCompletedEvent(
+            type="response.completed", response=response, sequence_number=0
+        )
 
 
 class _ProcessTracing:
@@ -272,6 +313,77 @@ def _arguments_of(item: Any) -> dict[str, Any]:
     return parsed if isinstance(parsed, dict) else {"arguments": parsed}
 
 
+class CancelSwitch:
+    """A kill switch that reaches the SDK's own stop: engaged, it calls ``cancel()`` on every
+    streamed run in progress (on the run's own event loop, from whichever thread the operator
+    engages it on) and every session it watches refuses to start or resume a round.
+
+    Declare it as a ``callable`` kill switch: module-level ``KILL_SWITCH = CancelSwitch()`` in
+    ``refund_desk.py``, ``kill_switch: {mechanism: callable, target: refund_desk:KILL_SWITCH.set}``
+    in the manifest, and ``openai_agents_handle(harness, agent, kill_switch=KILL_SWITCH)``.
+    """
+
+    def __init__(self, mode: str = "immediate") -> None:
+        self.mode = mode
+        self._lock = threading.Lock()
+        self._engaged = False
+        self._running: dict[int, tuple[asyncio.AbstractEventLoop, Any]] = {}
+
+    @property
+    def engaged(self) -> bool:
+        """Whether the switch is thrown."""
+        with self._lock:
+            return self._engaged
+
+    def set(self, engaged: bool) -> None:
+        """Throw (``True``) or release (``False``) the switch; throwing it cancels every run
+        in progress."""
+        with self._lock:
+            self._engaged = bool(engaged)
+            running = list(self._running.values()) if engaged else []
+        for loop, result in running:
+            # A run whose loop has closed is over already.
+            with suppress(RuntimeError):
+                loop.call_soon_threadsafe(result.cancel, self.mode)
+
+    @contextmanager
+    def watching(self, result: Any) -> Iterator[None]:
+        """Cancel ``result`` (a streamed run on the running loop) if the switch is thrown
+        while it runs, or at once if it already is."""
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            self._running[id(result)] = (loop, result)
+            engaged = self._engaged
+        if engaged:
+            result.cancel(self.mode)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._running.pop(id(result), None)
+
+
+async def _round(
+    agent: Agent[Any],
+    given: Any,
+    *,
+    hooks: RunHooks[Any] | None,
+    max_turns: int,
+    kill_switch: CancelSwitch | None,
+) -> Any:
+    """One run of the agent to its answer or its next interruption; streamed (so it can be
+    cancelled) when a kill switch watches it."""
+    from agents import Runner
+
+    if kill_switch is None:
+        return await Runner.run(agent, given, hooks=hooks, max_turns=max_turns)
+    result = Runner.run_streamed(agent, given, hooks=hooks, max_turns=max_turns)
+    with kill_switch.watching(result):
+        async for _ in result.stream_events():
+            pass
+    return result
+
+
 async def run_with_approvals(
     harness: Harness,
     agent: Agent[Any],
@@ -279,22 +391,31 @@ async def run_with_approvals(
     *,
     hooks: RunHooks[Any] | None = None,
     max_turns: int = 40,
+    kill_switch: CancelSwitch | None = None,
+    halted: str = "halted by kill switch",
 ) -> str:
     """Run ``agent`` on ``task`` to its answer inside one ``agents.trace``, each interruption
-    decided by ``harness.request_approval`` before the run resumes."""
-    from agents import Runner, trace
+    decided by ``harness.request_approval`` before the run resumes. With ``kill_switch``, the
+    rounds are streamed and a thrown switch cancels them; the session answers ``halted``."""
+    from agents import trace
 
+    def stopped() -> bool:
+        return kill_switch is not None and kill_switch.engaged
+
+    options: dict[str, Any] = {"hooks": hooks, "max_turns": max_turns, "kill_switch": kill_switch}
     with trace(f"{agent.name} session"):
-        result = await Runner.run(agent, task, hooks=hooks, max_turns=max_turns)
-        while result.interruptions:
+        if stopped():
+            return halted
+        result = await _round(agent, task, **options)
+        while result.interruptions and not stopped():
             state = result.to_state()
             for item in result.interruptions:
                 if harness.request_approval(item.tool_name or "", _arguments_of(item)):
                     state.approve(item)
                 else:
                     state.reject(item)
-            result = await Runner.run(agent, state, hooks=hooks, max_turns=max_turns)
-    return str(result.final_output)
+            result = await _round(agent, state, **options)
+    return halted if stopped() else str(result.final_output)
 
 
 def openai_agents_handle(
@@ -306,13 +427,16 @@ def openai_agents_handle(
     record_effects: bool = True,
     hooks: RunHooks[Any] | None = None,
     max_turns: int = 40,
+    kill_switch: CancelSwitch | None = None,
 ) -> AgentHandle:
     """The :class:`AgentHandle` for an Agents SDK ``agent`` built on
     ``harness.openai_agents_model()``.
 
     - ``run``: the agent's own session function (sync or ``async def``) when it has one; it
       must run every approval round inside one ``agents.trace``. By default
-      :func:`run_with_approvals` with ``hooks`` and ``max_turns``;
+      :func:`run_with_approvals` with ``hooks``, ``max_turns`` and ``kill_switch`` (a
+      :class:`CancelSwitch`: the SDK's ``cancel()`` on a streamed run, reached by the
+      manifest's ``callable`` kill switch);
     - ``samples``: sample arguments for tools whose schema-derived ones do not suit;
     - ``record_effects``: False when the agent's test doubles record to ``harness.effects``
       themselves (each action must be recorded once).
@@ -323,7 +447,9 @@ def openai_agents_handle(
         record_tools(harness, agent)
 
     async def default(task: str) -> str:
-        return await run_with_approvals(harness, agent, task, hooks=hooks, max_turns=max_turns)
+        return await run_with_approvals(
+            harness, agent, task, hooks=hooks, max_turns=max_turns, kill_switch=kill_switch
+        )
 
     tools = {**tool_samples(agent), **{k: dict(v) for k, v in (samples or {}).items()}}
     return AgentHandle(run=inside(nullcontext, run or default), tools=tools)
