@@ -228,7 +228,8 @@ class _ProcessTracing:
                 atexit.register(self.undo)
             elif self.provider is not None:
                 self._instrumentor.uninstrument()
-            self._instrumentor.instrument(tracer_provider=provider)
+            # exclusive: the SDK's default processor (the OpenAI exporter) is displaced, not joined.
+            self._instrumentor.instrument(tracer_provider=provider, exclusive_processor=True)
             self.provider = provider
 
     def undo(self) -> None:
