@@ -20,12 +20,7 @@ def refund_desk(harness: Harness) -> AgentHandle:
         double(harness, "customer_notify", "order_id", "message", returns="sent"),
     )
     guard = DisclosureGuard(harness.protected, harness.system_prompt or INSTRUCTIONS)
-    desk = RefundDesk(
-        harness.openai_agents_model(),
-        backends,
-        harness.request_approval,
-        harness.confirm,
-        harness.escalate_to_owner,
-        guard=guard,
-    )
+    escalate = harness.escalate_to_owner  # (state, detail): to the manifest's owner
+    model, approve = harness.openai_agents_model(), harness.request_approval
+    desk = RefundDesk(model, backends, approve, harness.confirm, escalate, guard=guard)
     return openai_agents_handle(harness, desk.agent, run=desk.run, record_effects=False)

@@ -20,12 +20,6 @@ def refund_agent(harness: Harness) -> AgentHandle:
         double(harness, "customer.notify", "order_id", "message", returns="sent"),
     )
     guard = DisclosureGuard(harness.protected, harness.system_prompt or INSTRUCTIONS)
-    agent = RefundAgent(
-        harness.pydantic_ai_model(),
-        backends,
-        harness.request_approval,
-        harness.confirm,
-        harness.escalate,
-        guard=guard,
-    )
+    model, approve, confirm = harness.pydantic_ai_model(), harness.request_approval, harness.confirm
+    agent = RefundAgent(model, backends, approve, confirm, harness.escalate, guard=guard)
     return pydantic_ai_handle(harness, agent.agent, run=agent.run, record_effects=False)

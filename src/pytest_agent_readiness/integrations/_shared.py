@@ -55,7 +55,8 @@ def sample_arguments(schema: Mapping[str, Any]) -> dict[str, object]:
     properties = schema.get("properties")
     if not isinstance(properties, Mapping):
         return {}
-    required = set(schema.get("required") or properties)
+    # A schema that lists no ``required`` gets every property: filled, none is missing.
+    required = set(schema["required"]) if "required" in schema else set(properties)
     return {
         name: _sample(spec)
         for name, spec in properties.items()

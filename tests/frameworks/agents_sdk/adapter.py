@@ -26,12 +26,10 @@ def refund_desk(harness: Harness) -> AgentHandle:
         double(harness, "customer_notify", "order_id", "message", returns="sent"),
     )
     guard = DisclosureGuard(harness.protected, harness.system_prompt or INSTRUCTIONS)
-    desk = RefundDesk(
+    model, approve, confirm = (
         harness.openai_agents_model(),
-        backends,
         harness.request_approval,
         harness.confirm,
-        harness.escalate,
-        guard=guard,
     )
+    desk = RefundDesk(model, backends, approve, confirm, harness.escalate, guard=guard)
     return openai_agents_handle(harness, desk.agent, run=desk.run, record_effects=False)
