@@ -125,6 +125,15 @@ def test_a_scheduled_fault_is_raised_in_the_tools_place(readiness_harness, scrip
     assert not harness.effects.fault_pending("orders.lookup")
     assert harness.effects.of("orders.lookup") == []
 
+def test_a_call_held_for_approval_is_not_faulted_until_it_runs(readiness_harness, scripted_model):
+    harness, handle = session(readiness_harness, scripted_model, [
+        ToolCallRequest("payments.refund", {"order_id": "A-1", "amount": 30.0}),
+        TextReply("later"),
+    ], False)
+    harness.effects.fail_next("payments.refund", ConnectionError("injected"))
+    assert run(handle, "refund") == "later"
+    assert harness.effects.fault_pending("payments.refund")
+
 def test_escalate_to_owner_routes_to_the_manifests_owner(readiness_harness, scripted_model):
     harness, _ = session(readiness_harness, scripted_model, [TextReply("hi")], True)
     harness.escalate_to_owner("budget_exceeded", "12 calls")
@@ -145,7 +154,7 @@ def test_the_handle_drives_a_plain_agent(
     pytester.makeconftest(PYDANTIC_AI_CONFTEST if framework == "pydantic_ai" else AGENTS_CONFTEST)
     pytester.makepyfile(test_handle=TESTS)
     result = pytester.runpytest_subprocess("-p", "no:randomly", "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=5)
+    result.assert_outcomes(passed=6)
 
 
 CANCELLABLE_CONFTEST = '''
