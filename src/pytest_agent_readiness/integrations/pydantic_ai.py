@@ -148,9 +148,8 @@ def _recording(toolset: AbstractToolset[Any], effects: ToolEffects) -> AbstractT
         """Every call that really runs lands in the effects ledger."""
 
         async def call_tool(self, name: str, tool_args: dict[str, Any], ctx: Any, tool: Any) -> Any:
-            held = tool.tool_def.kind == "unapproved" and not ctx.tool_call_approved
-            if not held:  # a call held for approval does not run now: no fault, no effect
-                effects.before(name, tool_args)
+            # A call held for approval never reaches a toolset's call_tool until approved.
+            effects.before(name, tool_args)
             result = await super().call_tool(name, tool_args, ctx, tool)
             effects.after(name, tool_args)
             return result
