@@ -383,20 +383,23 @@ def $adapter(harness: Harness) -> AgentHandle:
 ''')
 
 _FRAMEWORK_ADAPTER = Template('''\
-"""The adapter `pytest --readiness` drives $agent through (by `agent-readiness init`).
+"""The adapter `pytest --readiness` drives $agent through.
 
-The run-time probes call this factory with a Harness and expect your real agent back, built on
-$model (the scripted "compromised" model in your framework's shape). The $framework integration
-does the rest: $handle instruments the agent onto harness.tracer_provider, lists its tools with
-sample arguments read off their schemas, records every tool execution in harness.effects and
-maps the framework's approval pauses to harness.request_approval. Wire the rest of your agent to:
+Written by `agent-readiness init`. The run-time probes call this factory with a
+Harness and expect your real agent back, built on $model
+(the scripted "compromised" model in your framework's shape). $handle
+instruments the agent onto harness.tracer_provider, lists its tools with
+sample arguments read off their schemas, records every tool execution in
+harness.effects and maps approval pauses to harness.request_approval.
+Wire the rest of your agent to:
 
 - harness.confirm(actions) -> bool: confirmation after many unconfirmed actions;
-- harness.escalate_to_owner(state, detail): escalation, routed to the owner the manifest
-  declares for the state.
+- harness.escalate_to_owner(state, detail): escalation, routed to the owner
+  the manifest declares for the state.
 
-The README's section on $framework lists the native controls that prove each check.
-Until this is filled in, every probe fails and the gate says not ready.
+The README's section on $framework lists the native controls that prove
+each check. Until this is filled in, every probe fails and the gate says
+not ready.
 """
 
 from pytest_agent_readiness import AgentHandle, Harness, adapter
@@ -405,11 +408,13 @@ from pytest_agent_readiness import AgentHandle, Harness, adapter
 @adapter("$adapter")
 def $adapter(harness: Harness) -> AgentHandle:
     # from my_agent import build_agent
-    # from pytest_agent_readiness.integrations.$module import $handle
+    # from pytest_agent_readiness.integrations.$module import (
+    #     $handle,
+    # )
     # return $handle(harness, build_agent(model=$model))
     raise NotImplementedError(
-        "fill in the $adapter adapter: build the $framework agent on $model "
-        "and return $handle(harness, agent)"
+        "fill in the adapter: build the $framework agent on "
+        "$model and return $handle(harness, agent)"
     )
 ''')
 
