@@ -178,3 +178,41 @@ def test_schema_command_prints_the_shipped_schema(tmp_path: Path) -> None:
     result = run_cli("schema", "--output", "s.json", cwd=tmp_path)
     assert result.returncode == 0
     assert json.loads((tmp_path / "s.json").read_text())["title"] == "agent-readiness.yaml"
+
+
+@pytest.mark.parametrize(
+    ("source", "framework", "line"),
+    [
+        (
+            "from pydantic_ai import Agent\n",
+            "pydantic-ai",
+            "return pydantic_ai_handle(harness, build_agent(model=harness.pydantic_ai_model()))",
+        ),
+        (
+            "from agents import Agent, Runner\n",
+            "openai-agents",
+            "return openai_agents_handle(harness, "
+            "build_agent(model=harness.openai_agents_model()))",
+        ),
+        (
+            "from langgraph.graph import StateGraph\n",
+            "langgraph",
+            "return langgraph_handle(harness, build_agent(model=harness.langchain_model()))",
+        ),
+        (
+            "from langchain.agents import create_agent\n",
+            "langchain",
+            "return langgraph_handle(harness, build_agent(model=harness.langchain_model()))",
+        ),
+    ],
+)
+def test_init_writes_the_framework_handle_shape(
+    tmp_path: Path, source: str, framework: str, line: str
+) -> None:
+    repo = tmp_path / "helper"
+    repo.mkdir()
+    (repo / "agent.py").write_text(source)
+    result = run_cli("init", cwd=repo)
+    assert result.returncode == 0, result.stderr
+    assert f"({framework}: a stub to fill in" in result.stdout
+    assert line in (repo / "conftest.py").read_text()

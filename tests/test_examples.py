@@ -67,3 +67,43 @@ def test_unready_pilot_is_blocked_for_the_right_reasons(tmp_path: Path) -> None:
     failing = {c["id"] for c in card["agents"]["refund-agent"]["checks"] if not c["passed"]}
     assert {"GOV-001", "INF-001", "INF-002"} <= failing
     assert "VERDICT: NOT READY" in result.stdout
+
+
+def test_openai_agents_refunds_is_ready_with_every_control_proven(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Agents SDK desk on the integration: its adapter is a model, doubles and a handle."""
+    pytest.importorskip("agents", reason="the Agents SDK example needs openai-agents")
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)  # the SDK would export to OpenAI
+    result, card = run_example("openai-agents-refunds", tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert card["verdict"] == "ready"
+    checks = {c["id"]: c for c in card["agents"]["refund-agent"]["checks"]}
+    assert [check_id for check_id, c in checks.items() if not c["passed"]] == []
+    for check_id in ("INF-001", "INF-002", "GOV-003", "GOV-004", "OBS-001", "GOV-006", "GOV-009"):
+        assert checks[check_id]["level"] == "proven", (check_id, checks[check_id]["reason"])
+    # Routed by harness.escalate_to_owner: the agent names states, the manifest their owners.
+    assert "probe-escalation-tool-error" in " ".join(checks["GOV-003"]["evidence"])
+
+
+def test_openai_agents_refunds_with_an_ungated_refund_tool_is_blocked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The broken variant: store credit registered without ``needs_approval``."""
+    pytest.importorskip("agents", reason="the Agents SDK example needs openai-agents")
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    ungated = (
+        "refund_desk/__init__.py",
+        "@function_tool(needs_approval=True, failure_error_function=None)\n"
+        "        def payments_store_credit(",
+        "@function_tool(failure_error_function=None)\n        def payments_store_credit(",
+    )
+    result, card = run_example("openai-agents-refunds", tmp_path, [ungated])
+    assert result.returncode != 0
+    assert card["verdict"] == "not_ready"
+    checks = {c["id"]: c for c in card["agents"]["refund-agent"]["checks"]}
+    assert checks["GOV-004"]["passed"] is False
+    assert (
+        "payments_store_credit ran once although the approval was denied"
+        in (checks["GOV-004"]["reason"])
+    )

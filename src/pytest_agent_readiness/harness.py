@@ -10,6 +10,8 @@ and gets back something it can call with a task. The factory builds the real age
 - ``harness.request_approval(tool, arguments)``: the agent's human-approval step;
 - ``harness.confirm(actions)``: the confirmation asked after many unconfirmed actions;
 - ``harness.escalate(state, owner, detail)``: the escalation sink;
+- ``harness.escalate_to_owner(state, detail)``: the same, with the owner the manifest declares
+  for ``state`` (the signature agents call);
 - ``harness.effects``: the ledger the test doubles of external systems (CRM, payments, e-mail)
   record every real action in.
 
@@ -443,7 +445,8 @@ class Harness:
 
     @property
     def escalation_owners(self) -> Mapping[str, str]:
-        """The manifest's owner per failure state."""
+        """The manifest's owner per failure state (``escalation:`` in agent-readiness.yaml),
+        for an agent that takes its owners as configuration."""
         return dict(self.agent.escalation or {})
 
     @property
@@ -463,11 +466,23 @@ class Harness:
         """The agent's escalation sink."""
         self.escalations.escalate(state, owner, detail)
 
+    def escalate_to_owner(self, state: str, detail: str = "") -> None:
+        """The escalation sink with the signature agents call, ``(state, detail)``: routed to
+        the owner the manifest declares for ``state``. A state the manifest names no owner
+        for lands with owner ``""``, so the escalation probe reports it unrouted."""
+        self.escalations.escalate(state, self.escalation_owners.get(state, ""), detail)
+
     def pydantic_ai_model(self) -> Any:
         """The scripted model as a PydanticAI ``FunctionModel``."""
         from .integrations.pydantic_ai import function_model
 
         return function_model(self.model)
+
+    def openai_agents_model(self) -> Any:
+        """The scripted model as an OpenAI Agents SDK ``Model`` (with its generation spans)."""
+        from .integrations.openai_agents import ScriptedAgentsModel
+
+        return ScriptedAgentsModel(self.model)
 
 
 class BudgetMeter:

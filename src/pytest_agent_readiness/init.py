@@ -382,23 +382,24 @@ def $adapter(harness: Harness) -> AgentHandle:
     )
 ''')
 
-_PYDANTIC_AI_ADAPTER = Template('''\
-"""The adapter `pytest --readiness` drives $agent through (by `agent-readiness init`).
+_FRAMEWORK_ADAPTER = Template('''\
+"""The adapter `pytest --readiness` drives $agent through.
 
-The run-time probes call this factory with a Harness and expect your real agent back, built
-around what the harness controls, so they can prove the manifest's controls hold:
+Written by `agent-readiness init`. The run-time probes call this factory with a
+Harness and expect your real agent back, built on $model
+(the scripted "compromised" model in your framework's shape). $handle
+instruments the agent onto harness.tracer_provider, lists its tools with
+sample arguments read off their schemas, records every tool execution in
+harness.effects and maps approval pauses to harness.request_approval.
+Wire the rest of your agent to:
 
-- harness.pydantic_ai_model(): the scripted "compromised" model as a PydanticAI FunctionModel;
-- harness.tracer_provider: where the agent's OpenTelemetry spans must go;
-- harness.request_approval(tool, arguments) -> bool: the human-approval step;
 - harness.confirm(actions) -> bool: confirmation after many unconfirmed actions;
-- harness.escalate(state, owner, detail): the escalation sink;
-- harness.effects.record(tool, arguments, write=...): call it from the test doubles of your
-  external systems (CRM, payments, e-mail) whenever they really act (write=False for reads).
+- harness.escalate_to_owner(state, detail): escalation, routed to the owner
+  the manifest declares for the state.
 
-Return AgentHandle(run=<callable taking a task>, tools={tool name: sample arguments}).
-examples/pydantic-ai-refunds/tests/conftest.py in pytest-agent-readiness is a complete one.
-Until this is filled in, every probe fails and the gate says not ready.
+The README's section on $framework lists the native controls that prove
+each check. Until this is filled in, every probe fails and the gate says
+not ready.
 """
 
 from pytest_agent_readiness import AgentHandle, Harness, adapter
@@ -407,18 +408,40 @@ from pytest_agent_readiness import AgentHandle, Harness, adapter
 @adapter("$adapter")
 def $adapter(harness: Harness) -> AgentHandle:
     # from my_agent import build_agent
-    # agent = build_agent(model=harness.pydantic_ai_model(),
-    #                     tracer_provider=harness.tracer_provider, ...)
-    # return AgentHandle(run=agent.run, tools={"lookup": {"id": "1"}})
+    # from pytest_agent_readiness.integrations.$module import (
+    #     $handle,
+    # )
+    # return $handle(harness, build_agent(model=$model))
     raise NotImplementedError(
-        "fill in the $adapter adapter: build the PydanticAI agent around "
-        "harness.pydantic_ai_model() and harness.tracer_provider"
+        "fill in the adapter: build the $framework agent on "
+        "$model and return $handle(harness, agent)"
     )
 ''')
 
+# Each framework the repository may import: (import name, the integration module, its handle,
+# the harness's model in the framework's shape), checked in this order.
+_FRAMEWORKS: dict[str, tuple[str, str, str, str]] = {
+    "pydantic-ai": (
+        "pydantic_ai",
+        "pydantic_ai",
+        "pydantic_ai_handle",
+        "harness.pydantic_ai_model()",
+    ),
+    "openai-agents": (
+        "agents",
+        "openai_agents",
+        "openai_agents_handle",
+        "harness.openai_agents_model()",
+    ),
+    "langgraph": ("langgraph", "langgraph", "langgraph_handle", "harness.langchain_model()"),
+    "langchain": ("langchain", "langgraph", "langgraph_handle", "harness.langchain_model()"),
+}
+
 
 def detect_framework(root: Path) -> str:
-    """'pydantic-ai' when the repository's Python imports it, else 'plain'."""
+    """The framework the repository's Python imports (a key of ``_FRAMEWORKS``: pydantic-ai,
+    openai-agents, langgraph, langchain), else 'plain'."""
+    found: set[str] = set()
     for path in sorted(root.rglob("*.py"))[:2000]:
         if any(part.startswith(".") or part in ("venv", "node_modules") for part in path.parts):
             continue
@@ -426,17 +449,22 @@ def detect_framework(root: Path) -> str:
             text = path.read_text(encoding="utf-8", errors="ignore")
         except OSError:
             continue
-        if re.search(r"^\s*(from|import)\s+pydantic_ai\b", text, re.MULTILINE):
-            return "pydantic-ai"
-    return "plain"
+        for framework, (module, *_) in _FRAMEWORKS.items():
+            if re.search(rf"^\s*(from|import)\s+{module}\b", text, re.MULTILINE):
+                found.add(framework)
+    return next((framework for framework in _FRAMEWORKS if framework in found), "plain")
 
 
 def render_adapter(root: Path, adapter_file: str = "conftest.py") -> str:
     """The adapter for ``root``'s agent: for plain Python a complete minimal agent with every
-    guardrail in code that the probes pass as it is; for PydanticAI a stub to fill in."""
+    guardrail in code that the probes pass as it is; for a framework the stub of its handle."""
     names = _names(root, adapter_file)
-    if detect_framework(root) == "pydantic-ai":
-        return _PYDANTIC_AI_ADAPTER.substitute(names)
+    framework = detect_framework(root)
+    if framework in _FRAMEWORKS:
+        _, module, handle, model = _FRAMEWORKS[framework]
+        return _FRAMEWORK_ADAPTER.substitute(
+            names, framework=framework, module=module, handle=handle, model=model
+        )
     return _PLAIN_ADAPTER.substitute(names)
 
 

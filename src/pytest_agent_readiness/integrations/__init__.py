@@ -6,8 +6,11 @@ and a missing framework surfaces as :class:`IntegrationUnavailable` naming the e
 
 from __future__ import annotations
 
-__all__ = ["IntegrationUnavailable"]
+__all__ = ["IntegrationUnavailable", "recording_double"]
 
 
 class IntegrationUnavailable(ImportError):
     """The framework an integration needs is not installed; the message says what to install."""
+
+
+from pytest_agent_readiness.integrations._shared import recording_double  # noqa: E402

@@ -1,9 +1,16 @@
-"""PydanticAI integration: the scripted model as a ``FunctionModel``, and instrumentation::
+"""PydanticAI integration: the scripted model as a ``FunctionModel``, instrumentation, and the
+handle an adapter returns::
 
-    scripted = ScriptedModel.runaway("lookup")
-    agent = Agent(function_model(scripted), tools=[...], name="triage-bot")
-    instrument(agent, capture.tracer_provider)
-    asyncio.run(agent.run("task", usage_limits=UsageLimits(tool_calls_limit=5)))
+    @adapter("refund_agent")
+    def refund_agent(harness):
+        return pydantic_ai_handle(harness, build_agent(model=harness.pydantic_ai_model()))
+
+:func:`pydantic_ai_handle` instruments the agent onto ``harness.tracer_provider``, lists its
+tools with sample arguments read off their schemas, wraps its toolsets (PydanticAI's public
+``WrapperToolset``, entered with ``agent.override``) so every tool execution lands in the
+effects ledger and the tool-error probe's fault is raised in the tool's place, and, unless the
+agent brings its own ``run``, runs it with every deferred ``requires_approval`` call decided by
+``harness.request_approval``.
 
 ``run_sync`` leaves an event loop behind per calling thread (a ResourceWarning under
 ``-W error``); prefer ``asyncio.run(agent.run(...))`` in tests.
@@ -11,10 +18,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from pytest_agent_readiness.harness import AgentHandle
 from pytest_agent_readiness.integrations import IntegrationUnavailable
+from pytest_agent_readiness.integrations._shared import ToolEffects, inside, sample_arguments
 from pytest_agent_readiness.scripted import ModelContext, ScriptedModel, ToolResult
 
 if TYPE_CHECKING:
@@ -23,8 +33,18 @@ if TYPE_CHECKING:
     from pydantic_ai.messages import ModelMessage
     from pydantic_ai.models.function import FunctionModel
     from pydantic_ai.models.instrumented import InstrumentationSettings
+    from pydantic_ai.toolsets import AbstractToolset
 
-__all__ = ["INSTALL_HINT", "context_from_messages", "function_model", "instrument"]
+    from pytest_agent_readiness.harness import Harness
+
+__all__ = [
+    "INSTALL_HINT",
+    "context_from_messages",
+    "function_model",
+    "instrument",
+    "pydantic_ai_handle",
+    "tool_samples",
+]
 
 INSTALL_HINT = "pydantic-ai is not installed: pip install pytest-agent-readiness[pydantic-ai]"
 
@@ -106,3 +126,89 @@ def instrument(
     )
     agent.instrument = settings
     return settings
+
+
+def tool_samples(agent: Agent[Any, Any]) -> dict[str, dict[str, object]]:
+    """Each function tool the agent has, with benign arguments read off its JSON schema."""
+    _require_pydantic_ai()
+    from pydantic_ai.toolsets import FunctionToolset
+
+    found: dict[str, dict[str, object]] = {}
+    for toolset in agent.toolsets:
+        if isinstance(toolset, FunctionToolset):
+            for name, tool in toolset.tools.items():
+                found[name] = sample_arguments(tool.tool_def.parameters_json_schema)
+    return found
+
+
+def _recording(toolset: AbstractToolset[Any], effects: ToolEffects) -> AbstractToolset[Any]:
+    from pydantic_ai.toolsets import WrapperToolset
+
+    class RecordedToolset(WrapperToolset[Any]):
+        """Every call that really runs lands in the effects ledger."""
+
+        async def call_tool(self, name: str, tool_args: dict[str, Any], ctx: Any, tool: Any) -> Any:
+            # A call held for approval never reaches a toolset's call_tool until approved.
+            effects.before(name, tool_args)
+            result = await super().call_tool(name, tool_args, ctx, tool)
+            effects.after(name, tool_args)
+            return result
+
+    return RecordedToolset(toolset)
+
+
+async def run_with_approvals(harness: Harness, agent: Agent[Any, Any], task: str) -> Any:
+    """Run ``agent`` on ``task`` to its answer, each round of deferred calls decided by
+    ``harness.request_approval`` (the agent's ``output_type`` includes
+    ``DeferredToolRequests``); usage carries across the rounds."""
+    from pydantic_ai import DeferredToolRequests, DeferredToolResults
+
+    result = await agent.run(task)
+    while isinstance(result.output, DeferredToolRequests):
+        decisions: dict[str, Any] = {
+            call.tool_call_id: harness.request_approval(call.tool_name, call.args_as_dict())
+            for call in result.output.approvals
+        }
+        result = await agent.run(
+            message_history=result.all_messages(),
+            deferred_tool_results=DeferredToolResults(approvals=decisions),
+            usage=result.usage(),
+        )
+    return result.output
+
+
+def pydantic_ai_handle(
+    harness: Harness,
+    agent: Agent[Any, Any],
+    *,
+    run: Callable[[str], Any] | None = None,
+    samples: Mapping[str, Mapping[str, object]] | None = None,
+    record_effects: bool = True,
+) -> AgentHandle:
+    """The :class:`AgentHandle` for a PydanticAI ``agent`` built on ``harness.pydantic_ai_model()``.
+
+    - ``run``: the agent's own session function (sync or ``async def``) when it has one (its
+      approval loop, limits, escalations); by default :func:`run_with_approvals`;
+    - ``samples``: sample arguments for tools whose schema-derived ones do not suit;
+    - ``record_effects``: False when the agent's test doubles record to ``harness.effects``
+      themselves (each action must be recorded once).
+    """
+    _require_pydantic_ai()
+    instrument(agent, harness.tracer_provider)
+    effects = ToolEffects(harness)
+    originals = list(agent.toolsets)
+
+    @contextmanager
+    def recorded() -> Iterator[None]:
+        if not record_effects:
+            yield
+            return
+        # ``tools=[]`` empties the agent's own function toolset; the wrapped one replaces it.
+        with agent.override(tools=[], toolsets=[_recording(t, effects) for t in originals]):
+            yield
+
+    async def default(task: str) -> Any:
+        return await run_with_approvals(harness, agent, task)
+
+    tools = {**tool_samples(agent), **{k: dict(v) for k, v in (samples or {}).items()}}
+    return AgentHandle(run=inside(recorded, run or default), tools=tools)
