@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import os
 import pickle
-import sys
 from collections.abc import Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -960,10 +959,6 @@ class ReadinessSession:
         self.imported = ()
         self._loaded_inputs = None
         self.adapters = None
-        # Instrumentation the LangGraph integration made lasts the session, not the process.
-        langgraph = sys.modules.get("pytest_agent_readiness.integrations.langgraph")
-        if langgraph is not None:
-            langgraph.uninstrument()
 
 
 class XdistHooks:

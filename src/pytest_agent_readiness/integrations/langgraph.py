@@ -252,15 +252,20 @@ def _sample(schema: Mapping[str, Any]) -> object:
 
 
 def sample_arguments(tool: BaseTool) -> dict[str, object]:
-    """Benign arguments for ``tool`` from its own schema: every required argument, from the
-    argument's example, enum or type."""
+    """Benign arguments for ``tool`` from its own schema: every argument the model must give,
+    from the argument's example, enum or type (the model's view, ``tool_call_schema``, leaves
+    out injected arguments; the input schema keeps the examples that view drops)."""
     schema = tool.tool_call_schema
-    document = (
+    call: Mapping[str, Any] = (
         schema if isinstance(schema, dict) else schema.model_json_schema()  # type: ignore[union-attr]
     )
-    properties: Mapping[str, Any] = document.get("properties", {})
-    required = document.get("required", list(properties))
-    return {name: _sample(properties[name]) for name in required if name in properties}
+    asked: Mapping[str, Any] = call.get("properties", {})
+    described: Mapping[str, Any] = tool.get_input_jsonschema().get("properties", {})
+    return {
+        name: _sample(described.get(name, asked[name]))
+        for name in call.get("required", list(asked))
+        if name in asked
+    }
 
 
 # -- the effects of tool executions ------------------------------------------------------------
@@ -413,7 +418,7 @@ def _session_runner(
             try:
                 state = agent.invoke(payload, config, **options)
             except GraphDrained as drained:
-                return f"halted: the run was drained ({drained})"
+                return f"halted: {drained}"
             interrupts = state.get("__interrupt__") if isinstance(state, Mapping) else None
             if not interrupts:
                 return _final_text(state)
