@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from _examples import Variant, assert_fails_its_own_check_only, checks_of, run_example
+from conftest import EXAMPLES
 
 
 def levels(card: dict[str, Any], agent: str) -> dict[str, str]:
@@ -66,6 +68,18 @@ def test_langgraph_refunds_is_ready_with_proven_levels(langgraph_refunds: dict[s
     probes = " ".join(checks["INF-002"]["evidence"])
     for probe in ("budget-sequential-actions", "budget-approved-tool-calls", "budget-tokens"):
         assert probe in probes, probe
+
+
+def test_langgraph_refunds_adapter_is_a_few_lines() -> None:
+    """The adapter builds the agent the way production does and hands it to the integration:
+    at most 15 lines of code, decorator to return."""
+    conftest = EXAMPLES / "langgraph-refunds" / "tests" / "conftest.py"
+    source = conftest.read_text(encoding="utf-8")
+    [factory] = [node for node in ast.parse(source).body if isinstance(node, ast.FunctionDef)]
+    lines = source.splitlines()[factory.decorator_list[0].lineno - 1 : factory.end_lineno]
+    code = [line for line in lines if line.strip() and not line.strip().startswith("#")]
+    assert len(code) <= 15, "\n".join(code)
+    assert "langgraph_handle(harness, agent" in source
 
 
 def test_langgraph_run_limit_resetting_on_every_approval_fails_budgets_only(
