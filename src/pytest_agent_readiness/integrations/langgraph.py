@@ -93,7 +93,7 @@ def context_from_messages(messages: Sequence[BaseMessage]) -> ModelContext:
     fresh: list[ToolResult] = []
     for message in messages:
         if isinstance(message, HumanMessage) and task is None:
-            task = message.text if hasattr(message, "text") else str(message.content)
+            task = message.text  # the content's text parts, however it is structured
         elif isinstance(message, AIMessage):
             fresh = []  # results the model already answered were recorded on an earlier turn
         elif isinstance(message, ToolMessage):
