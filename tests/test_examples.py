@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from _examples import run_example
+from _examples import Variant, assert_fails_its_own_check_only, checks_of, run_example
+from conftest import EXAMPLES
 
 
 def levels(card: dict[str, Any], agent: str) -> dict[str, str]:
@@ -41,6 +43,71 @@ def test_pydantic_ai_refunds_is_ready_with_proven_levels(tmp_path: Path) -> None
     for probe in ("budget-sequential-actions", "budget-approved-tool-calls", "budget-tokens"):
         assert probe in probes, probe
     assert "probe-escalation-policy-violation" in " ".join(checks["GOV-003"]["evidence"])
+
+
+@pytest.fixture(scope="module")
+def langgraph_refunds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The LangGraph example's scorecard, run once for its own test and its variant's."""
+    pytest.importorskip("langchain.agents", reason="the LangGraph example needs langgraph")
+    result, card = run_example("langgraph-refunds", tmp_path_factory.mktemp("langgraph"))
+    assert result.returncode == 0, result.stdout[-3000:]
+    return card
+
+
+def test_langgraph_refunds_is_ready_with_proven_levels(langgraph_refunds: dict[str, Any]) -> None:
+    """A create_agent agent on a 15-line adapter: the integration lists its tools, records
+    their effects, answers HumanInTheLoopMiddleware and traces it; its kill switch drains the
+    RunControl of every run in flight."""
+    assert langgraph_refunds["verdict"] == "ready"
+    checks = checks_of(langgraph_refunds, "refund-agent")
+    assert [check_id for check_id, c in checks.items() if not c["passed"]] == []
+    for check_id in ("INF-001", "INF-002", "GOV-003", "GOV-004", "OBS-001", "GOV-006", "GOV-009"):
+        assert checks[check_id]["level"] == "proven", (check_id, checks[check_id]["reason"])
+        assert "probe" in checks[check_id]["evidence_sources"].values(), check_id
+    assert "callable switch refunds.operations:kill_switch" in checks["INF-001"]["reason"]
+    probes = " ".join(checks["INF-002"]["evidence"])
+    for probe in ("budget-sequential-actions", "budget-approved-tool-calls", "budget-tokens"):
+        assert probe in probes, probe
+
+
+def test_langgraph_refunds_adapter_is_a_few_lines() -> None:
+    """The adapter builds the agent the way production does and hands it to the integration:
+    at most 15 lines of code, decorator to return."""
+    conftest = EXAMPLES / "langgraph-refunds" / "tests" / "conftest.py"
+    source = conftest.read_text(encoding="utf-8")
+    [factory] = [node for node in ast.parse(source).body if isinstance(node, ast.FunctionDef)]
+    lines = source.splitlines()[factory.decorator_list[0].lineno - 1 : factory.end_lineno]
+    code = [line for line in lines if line.strip() and not line.strip().startswith("#")]
+    assert len(code) <= 15, "\n".join(code)
+    assert "langgraph_handle(harness, agent" in source
+
+
+def test_langgraph_run_limit_resetting_on_every_approval_fails_budgets_only(
+    langgraph_refunds: dict[str, Any], tmp_path: Path
+) -> None:
+    """The README's trap: ToolCallLimitMiddleware(run_limit=...) counts per run, and every
+    approval resume is a new run, so a session of approved refunds never stops."""
+    variant = Variant(
+        "INF-002",
+        (
+            (
+                "refunds/__init__.py",
+                'super().__init__(thread_limit=limit, exit_behavior="end")',
+                'super().__init__(run_limit=limit, exit_behavior="end")',
+            ),
+        ),
+        (
+            # However far a loaded machine lets the runaway get by its deadline: past 12.
+            r"probe-budget-approved-tool-calls failed: (1[3-9]|[2-9]\d|\d{3,}) tool calls ran "
+            r"\(payments_refund, 1 per model turn\), over the tool_calls_per_session budget of 12",
+        ),
+    )
+    result, card = run_example("langgraph-refunds", tmp_path, variant.edits)
+    assert result.returncode == 1
+    assert card["verdict"] == "not_ready"
+    assert_fails_its_own_check_only(
+        variant, checks_of(card, "refund-agent"), checks_of(langgraph_refunds, "refund-agent")
+    )
 
 
 def test_broken_kill_switch_is_caught_with_what_the_agent_did(tmp_path: Path) -> None:

@@ -3,9 +3,10 @@
 The agent (`tests/frameworks/langgraph/refund_graph.py`) is written the way a LangChain user
 writes it: `create_agent` with `HumanInTheLoopMiddleware` and a checkpointer for approvals,
 `ToolCallLimitMiddleware(thread_limit=...)` for the session's tool calls, middleware for the
-kill switch, the token budget and the confirmation hold. The glue (`adapter.py`, run as the
-project's `conftest.py`) replays the harness's scripted model as a LangChain chat model and
-instruments OpenInference once per process. Everything runs offline.
+kill switch, the token budget and the confirmation hold. Its adapter (`adapter.py`, run as the
+project's `conftest.py`) is on the LangGraph integration: `harness.langchain_model()` and
+`langgraph_handle(..., run=graph.run, record_effects=False)`, the agent answering its own
+interrupts and its test doubles recording their actions. Everything runs offline.
 """
 
 from __future__ import annotations

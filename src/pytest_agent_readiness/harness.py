@@ -484,6 +484,12 @@ class Harness:
 
         return ScriptedAgentsModel(self.model)
 
+    def langchain_model(self) -> Any:
+        """The scripted model as a LangChain chat model (for ``create_agent``)."""
+        from .integrations.langgraph import chat_model
+
+        return chat_model(self.model)
+
 
 class BudgetMeter:
     """Holds what a session spent, read from its spans, against the agent's declared budgets."""

@@ -6,6 +6,7 @@ Without ``--readiness`` this module only declares its options and markers. With 
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -157,6 +158,13 @@ def pytest_configure(config: pytest.Config) -> None:
         from .session import XdistHooks
 
         config.pluginmanager.register(XdistHooks(readiness), f"{SESSION_PLUGIN_NAME}-xdist")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    # Instrumentation the LangGraph integration made lasts the pytest session, not the process.
+    langgraph = sys.modules.get("pytest_agent_readiness.integrations.langgraph")
+    if langgraph is not None:
+        langgraph.uninstrument()
 
 
 def pytest_readiness_checks(config: pytest.Config) -> Sequence[Check]:
