@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from pytest_agent_readiness.reports.inventory import (
     render_inventory_html,
     render_inventory_text,
 )
+from test_reports_html import CHROMIUM, LOADING_TAGS, chromium
 
 DATA = Path(__file__).parent / "data" / "inventory"
 AS_OF = dt.date(2026, 12, 4)
@@ -296,3 +298,64 @@ def test_collect_files_reads_a_directory_recursively(fleet: Path) -> None:
     cards, unreadable = collect_files([str(fleet)])
     assert len(cards) == 7
     assert [Path(u.source).name for u in unreadable] == ["corrupt.json"]
+
+
+# --------------------------------------------------------------------------- Chromium
+
+# The inventory page laid out in an iframe of the width under test (headless Chromium will
+# not make a window narrower than 500 px), measured by the frame's script: the page itself
+# runs none.
+INVENTORY_FRAME = """<!DOCTYPE html>
+<html><body style="margin:0">
+<iframe id="page" src="REPORT" style="border:0;width:WIDTHpx;height:1600px"></iframe>
+<script>
+document.getElementById("page").addEventListener("load", () => {
+  const win = document.getElementById("page").contentWindow, doc = win.document;
+  document.body.setAttribute("data-measured", JSON.stringify({
+    viewport: win.innerWidth,
+    scrollWidth: doc.documentElement.scrollWidth,
+    tablesScrolling: [...doc.querySelectorAll(".table-wrap")]
+      .filter(e => e.scrollWidth > e.clientWidth).length,
+    rows: doc.querySelectorAll("#agents tbody tr").length,
+    flagged: doc.querySelectorAll("#agents tbody tr.failed").length,
+    sections: [...doc.querySelectorAll("section")].map(s => s.id),
+    title: doc.title,
+  }));
+});
+</script></body></html>
+"""
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")
+@pytest.mark.parametrize("width", [1200, 420])
+def test_chromium_lays_the_inventory_out_legibly(
+    width: int, fleet: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    page = tmp_path / "inventory.html"
+    argv = ["inventory", str(fleet), "--as-of", "2026-12-04", "--format", "html"]
+    assert main([*argv, "--output", str(page)]) == 1
+    frame = tmp_path / f"frame-{width}.html"
+    frame.write_text(
+        INVENTORY_FRAME.replace("REPORT", page.name).replace("WIDTH", str(width)), "utf-8"
+    )
+
+    dom = chromium(
+        f"--window-size={max(width, 500)},1600", "--dump-dom", frame.as_uri(),
+        profile=tmp_path / "profile",
+    ).stdout  # fmt: skip
+    match = re.search(r'data-measured="([^"]*)"', dom)
+    assert match is not None, dom[-2000:]
+    found = json.loads(match.group(1).replace("&quot;", '"').replace("&amp;", "&"))
+
+    assert found["viewport"] == width
+    assert found["scrollWidth"] <= width, found  # the page never scrolls sideways
+    assert found["tablesScrolling"] == 0, found
+    assert found["rows"] == 5
+    assert found["flagged"] == 2  # the agents behind a finding stand out
+    assert found["title"] == "Agent inventory · 2026-12-04"
+    assert found["sections"][:2] == ["board", "agents"]
+    assert "finding-unreadable" in found["sections"]
+    assert "finding-critical-not-proven" in found["sections"]
+    rendered = chromium("--dump-dom", page.as_uri(), profile=tmp_path / "profile").stdout
+    assert "<script" not in rendered
+    assert not {tag for tag, _, _ in parse_html(rendered).attributes} & LOADING_TAGS

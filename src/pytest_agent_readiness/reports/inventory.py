@@ -204,12 +204,36 @@ def _h(text: str) -> str:
 
 def render_inventory_html(inventory: Inventory) -> str:
     """One self-contained page (the scorecard report's styles and CSP; no script, no fetch)."""
-    columns = _columns()
     flagged = {key for finding in inventory.findings for key in finding.agents}
+    # Fewer, fuller cells than the text formats' columns: seventeen columns would make a
+    # desktop table scroll sideways.
+    header = ["Agent", "Owner", "Stage", "Scores", "Total", "Proven", "Review", "Waivers",
+              "Prompts", "Scorecard"]  # fmt: skip
     rows = [
         (
             "failed" if agent.key in flagged else "",
-            [_breakable(_h(cell(agent))) for _, cell in columns],
+            [
+                f"<strong>{_breakable(_h(agent.name))}</strong><br>"
+                f'<span class="muted">{_breakable(_h(agent.repository))} · '
+                f"{_breakable(_h(agent.manifest))}</span>",
+                *(
+                    _breakable(_h(text))
+                    for text in (
+                        agent.owner or "(none)",
+                        _stage(agent),
+                        " · ".join(
+                            f"{DIMENSION_LABELS[d][0]} {_score(agent.dimensions.get(d))}"
+                            for d in DIMENSIONS
+                        ),
+                        f"{_score(agent.total)} {agent.verdict}",
+                        ", ".join(agent.proven_controls),
+                        _review(agent),
+                        _waivers(agent),
+                        ", ".join(agent.prompts),
+                        _age(agent),
+                    )
+                ),
+            ],
         )
         for agent in inventory.agents
     ]
@@ -225,9 +249,7 @@ def render_inventory_html(inventory: Inventory) -> str:
         + _table(["Stage or verdict", "Agents"], board_rows)
         + _table(["Dimension", "Median score"], medians)
         + "\n</section>",
-        '<section id="agents">\n<h2>Agents</h2>\n'
-        + _table([title for title, _ in columns], rows)
-        + "\n</section>",
+        '<section id="agents">\n<h2>Agents</h2>\n' + _table(header, rows) + "\n</section>",
     ]
     for kind, title in FINDING_KINDS.items():
         items = [_breakable(_h(f.message)) for f in inventory.findings if f.kind == kind]
