@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from _scorecards import parse_html
+from _examples import run_example
+from _scorecards import parse_html, validate
 from pytest_agent_readiness.cli import main
 from pytest_agent_readiness.inventory import (
     LoadedScorecard,
@@ -359,3 +360,20 @@ def test_chromium_lays_the_inventory_out_legibly(
     rendered = chromium("--dump-dom", page.as_uri(), profile=tmp_path / "profile").stdout
     assert "<script" not in rendered
     assert not {tag for tag, _, _ in parse_html(rendered).attributes} & LOADING_TAGS
+
+
+def test_a_real_gate_run_records_what_the_inventory_reads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GITHUB_SHA", "89abcdef" * 5)
+    monkeypatch.setenv("GITHUB_REPOSITORY", "acme/support-triage")
+    _, scorecard = run_example("support-triage", tmp_path)
+
+    assert scorecard["schema_version"] == 2
+    assert scorecard["run"]["commit"] == "89abcdef" * 5
+    assert scorecard["run"]["repository"] == "acme/support-triage"
+    agent = scorecard["agents"]["triage-bot"]
+    assert agent["stage_changed"] == "2026-10-15"
+    assert agent["permissions_reviewed"] == "2026-10-01"
+    assert agent["prompts"] == [{"path": "prompts/triage.md", "version": "3.2.0"}]
+    validate(scorecard)
