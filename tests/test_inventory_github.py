@@ -225,3 +225,23 @@ def test_cli_org_mode_end_to_end_never_prints_the_token(
 )
 def test_frameworks_named_by_normalised_distribution_name(text: str, expected: list[str]) -> None:
     assert frameworks_named(text) == expected
+
+
+def test_hostile_answers_make_repositories_unreadable_not_a_crash(
+    org: tuple[FakeGitHub, FakeStorage],
+) -> None:
+    fake, _ = org
+    fake.org_repos["acme"].append({"full_name": "acme/../../x\n::error::y", "default_branch": "m"})
+    fake.artifacts["acme/support-triage"][0]["id"] = "11; rm -rf /"
+    fake.fail_next("contents", Fault.raw(200, "<html>proxy</html>", "text/html"))
+    found, _ = scan(fake)
+
+    reasons = {u.source: u.reason for u in found.unreadable}
+    assert reasons == {
+        "'acme/../../x\\n::error::y'": "not a repository name; not read",
+        # An artifact whose id is not a number is no artifact: the repository's files are
+        # read instead, and a proxy's page there is no listing.
+        "acme/support-triage": "GET /repos/acme/support-triage/contents/: expected JSON",
+    }
+    assert "acme/support-triage" not in {c.repository for c in found.cards}
+    assert [u.repository for u in found.unregistered] == ["acme/shadow"]

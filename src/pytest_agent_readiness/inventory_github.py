@@ -44,6 +44,7 @@ MAX_ARTIFACT_BYTES = 20 * 1024 * 1024
 MAX_DEPENDENCY_FILE_CHARS = 1_000_000
 _DEPENDENCY_FILE = re.compile(r"pyproject\.toml|setup\.cfg|Pipfile|requirements[^/]*\.txt")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_REPOSITORY = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 
 
 @dataclass
@@ -86,6 +87,9 @@ def scan_org(client: GitHubClient, org: str) -> OrgScan:
         branch = repository.get("default_branch") if isinstance(repository, dict) else None
         if not isinstance(name, str) or not isinstance(branch, str):
             continue
+        if not _REPOSITORY.fullmatch(name):
+            scan.unreadable.append(Unreadable(ascii(name), "not a repository name; not read"))
+            continue
         try:
             _scan_repository(client, name, branch, scan)
         except GitHubError as error:
@@ -100,6 +104,7 @@ def _scan_repository(client: GitHubClient, repo: str, branch: str, scan: OrgScan
             f"/repos/{repo}/actions/artifacts?name={ARTIFACT_NAME}", key="artifacts"
         )
         if isinstance(artifact, dict)
+        and type(artifact.get("id")) is int
         and artifact.get("name") == ARTIFACT_NAME
         and isinstance(artifact.get("workflow_run"), dict)
         and artifact["workflow_run"].get("head_branch") == branch
@@ -109,7 +114,7 @@ def _scan_repository(client: GitHubClient, repo: str, branch: str, scan: OrgScan
         if found:
             scan.unregistered.append(Unregistered(repo, tuple(found)))
         return
-    newest = max(artifacts, key=lambda a: (str(a.get("created_at")), int(a.get("id") or 0)))
+    newest = max(artifacts, key=lambda a: (str(a.get("created_at")), a["id"]))
     where = f"{repo} artifact {newest.get('id')} ({newest.get('created_at')})"
     if newest.get("expired"):
         scan.unreadable.append(
@@ -164,7 +169,7 @@ def _agent_dependencies(client: GitHubClient, repo: str, branch: str) -> list[st
     """``file: framework`` for each agent framework the repository's root dependency files
     name."""
     try:
-        listing = client.request("GET", f"/repos/{repo}/contents/", params={"ref": branch}).json()
+        listing = _json(client, f"/repos/{repo}/contents/", branch)
     except GitHubApiError as error:
         if error.status == 404:  # an empty repository has no contents, and no agent
             return []
@@ -181,12 +186,18 @@ def _agent_dependencies(client: GitHubClient, repo: str, branch: str) -> list[st
     )
     found: list[str] = []
     for name in names:
-        content = client.request(
-            "GET", f"/repos/{repo}/contents/{quote(name)}", params={"ref": branch}
-        ).json()
+        content = _json(client, f"/repos/{repo}/contents/{quote(name)}", branch)
         text = _decoded(content)
         found += [f"{name}: {framework}" for framework in frameworks_named(text)]
     return found
+
+
+def _json(client: GitHubClient, path: str, branch: str) -> Any:
+    response = client.request("GET", path, params={"ref": branch})
+    try:
+        return response.json()
+    except ValueError:
+        raise GitHubApiError(f"GET {path}: expected JSON", status=response.status_code) from None
 
 
 def _decoded(content: object) -> str:
