@@ -492,6 +492,7 @@ class FakeStorage:
     def __init__(self, fake: FakeGitHub) -> None:
         self.fake = fake
         self.requests: list[RecordedRequest] = []
+        self.failures = 0  # answer this many requests with 503 first
         storage = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -508,6 +509,13 @@ class FakeStorage:
                 )  # fmt: skip
                 match = re.fullmatch(r"/blob/(\d+)", parts.path)
                 data = storage.fake.archives.get(int(match.group(1))) if match else None
+                if storage.failures:
+                    storage.failures -= 1
+                    data = None
+                    self.send_response(503)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 if data is None or self.headers.get("Authorization"):
                     # Signed storage refuses a request that carries a bearer token, as S3 does.
                     self.send_response(400 if data is not None else 404)

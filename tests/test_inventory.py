@@ -31,6 +31,7 @@ from pytest_agent_readiness.reports.html import CSP
 from pytest_agent_readiness.reports.inventory import (
     render_inventory_csv,
     render_inventory_html,
+    render_inventory_markdown,
     render_inventory_text,
 )
 from test_reports_html import CHROMIUM, LOADING_TAGS, chromium
@@ -377,3 +378,32 @@ def test_a_real_gate_run_records_what_the_inventory_reads(
     assert agent["permissions_reviewed"] == "2026-10-01"
     assert agent["prompts"] == [{"path": "prompts/triage.md", "version": "3.2.0"}]
     validate(scorecard)
+
+
+def test_markdown_inventory_names_every_section_and_escapes_project_text() -> None:
+    hostile = real("unready-pilot")
+    hostile["agents"]["refund-agent"]["owner"] = "@octocat | <b>x</b>"
+    page = render_inventory_markdown(
+        build_inventory(
+            [card(hostile, "acme/hostile"), card(real("support-triage"))],
+            as_of=AS_OF,
+            base={"inventory_version": 1, "agents": []},
+        )
+    )
+
+    assert page.startswith("## Agent inventory · 2026-12-04\n")
+    for heading in (
+        "### Board",
+        "### Agents",
+        "### No named owner (1)",
+        "### Critical control declared but not proven (1)",
+        "### Permission review overdue (90 days) (1)",
+        "### Since the base inventory",
+    ):
+        assert f"\n{heading}\n" in page, heading
+    assert "@octocat" not in page  # no mention pings anyone
+    assert "<b>" not in page
+    # Every row of the agents table has as many cells as its header.
+    table = [line for line in page.splitlines() if line.startswith("| ")]
+    assert len({line.count(" | ") for line in table}) == 1
+    assert "@\u2060octocat \\| &lt;b&gt;" in page

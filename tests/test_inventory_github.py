@@ -126,16 +126,33 @@ def test_pagination_of_repositories_and_artifacts(org: tuple[FakeGitHub, FakeSto
 def test_rate_limits_and_server_errors_are_retried_after_the_wait_they_ask(
     org: tuple[FakeGitHub, FakeStorage],
 ) -> None:
-    fake, _ = org
+    fake, storage = org
     fake.fail_next("org_repos", Fault.secondary_rate_limit(retry_after=7, status=429))
     fake.fail_next("artifacts", Fault.secondary_rate_limit(retry_after=3))
     fake.fail_next("artifact_zip", Fault.server_error(502))
+    storage.failures = 2
     found, waits = scan(fake)
 
     assert len(found.cards) == 3
     assert found.unreadable == []
     assert waits[:2] == [7.0, 3.0]
-    assert len(waits) == 3
+    assert len(waits) == 5  # and a backoff for the 502 and for each of storage's two 503s
+    assert len(storage.requests) == 5
+
+
+def test_storage_that_keeps_failing_makes_the_repository_unreadable(
+    org: tuple[FakeGitHub, FakeStorage],
+) -> None:
+    fake, storage = org
+    storage.failures = 100
+    found, _ = scan(fake, max_retries=1)
+
+    assert len(found.unreadable) == 3
+    assert all(
+        u.reason.endswith("storage answered HTTP 503 (gave up after 2 attempts)")
+        for u in found.unreadable
+    )
+    assert all("sig=" not in u.reason for u in found.unreadable)  # the signed URL stays out
 
 
 def test_a_token_that_cannot_read_a_repository_makes_it_unreadable_not_skipped(
@@ -245,3 +262,25 @@ def test_hostile_answers_make_repositories_unreadable_not_a_crash(
     }
     assert "acme/support-triage" not in {c.repository for c in found.cards}
     assert [u.repository for u in found.unregistered] == ["acme/shadow"]
+
+
+def test_github_enterprise_server_through_github_api_url(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with FakeGitHub(token=TOKEN, base_path="/api/v3") as fake, FakeStorage(fake):
+        fake.page_size = 1
+        fake.org_repos["acme"] = [
+            {"full_name": f"acme/{name}", "default_branch": "trunk"}
+            for name in ("support-triage", "pydantic-ai-refunds")
+        ]
+        for number, name in enumerate(("support-triage", "pydantic-ai-refunds"), start=1):
+            publish(
+                fake, f"acme/{name}", number, name, created="2026-12-01T00:00:00Z", branch="trunk"
+            )
+        monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+        monkeypatch.setenv("GITHUB_API_URL", fake.url)
+        code = main(["inventory", "--github-org", "acme", "--as-of", "2026-12-04"])
+
+    assert code == 0, capsys.readouterr()
+    assert "2 agents, 0 findings" in capsys.readouterr().out
+    assert {r.path for r in fake.requests} >= {"/api/v3/orgs/acme/repos"}

@@ -612,25 +612,39 @@ class GitHubClient:
             headers = {"User-Agent": USER_AGENT}
             if same_host:
                 headers["Authorization"] = f"Bearer {self._token}"
+            response = self._storage_get(path, location, headers)
+        body = bytearray()
+        for chunk in response.iter_content(65_536):
+            body += chunk
+            if len(body) > max_bytes:
+                response.close()
+                raise GitHubApiError(f"GET {path}: larger than {max_bytes} bytes; not read")
+        return bytes(body)
+
+    def _storage_get(
+        self, path: str, location: str, headers: Mapping[str, str]
+    ) -> requests.Response:
+        """GET a redirect's ``location``, retrying a 5xx or a dropped connection like
+        :meth:`request` does (the location holds a signature: it is never printed)."""
+        attempt = 0
+        while True:
             try:
                 response = self._session.get(
                     location, headers=headers, timeout=self.timeout, stream=True,
                     allow_redirects=False,
                 )  # fmt: skip
             except requests.RequestException as exc:
-                raise GitHubApiError(f"GET {path}: storage: {_describe_exception(exc)}") from None
-            if not 200 <= response.status_code < 300:
-                raise GitHubApiError(
-                    f"GET {path}: storage answered HTTP {response.status_code}",
-                    status=response.status_code,
-                )
-        body = b""
-        for chunk in response.iter_content(65_536):
-            body += chunk
-            if len(body) > max_bytes:
-                response.close()
-                raise GitHubApiError(f"GET {path}: larger than {max_bytes} bytes; not read")
-        return body
+                reason = f"GET {path}: storage: {_describe_exception(exc)}"
+            else:
+                if 200 <= response.status_code < 300:
+                    return response
+                reason = f"GET {path}: storage answered HTTP {response.status_code}"
+                if response.status_code < 500:
+                    raise GitHubApiError(reason, status=response.status_code)
+            if attempt >= self.max_retries:
+                raise GitHubApiError(f"{reason} (gave up after {attempt + 1} attempts)")
+            self.pause(self.backoff_delay(attempt), reason)
+            attempt += 1
 
     def list_issue_comments(self, repo: str, number: int) -> list[IssueComment]:
         """All comments of issue or PR ``number``, across every page."""

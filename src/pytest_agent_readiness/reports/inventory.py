@@ -14,7 +14,15 @@ from collections.abc import Callable, Mapping, Sequence
 
 from ..inventory import FINDING_KINDS, AgentEntry, Finding, Inventory, inventory_as_json
 from ..model import DIMENSIONS
-from ._text import DIMENSION_LABELS, clean, inert_lines, md_table, md_text, one_line
+from ._text import (
+    DIMENSION_LABELS,
+    clean,
+    html_text,
+    inert_lines,
+    md_table,
+    md_text,
+    one_line,
+)
 from .html import _STYLE as REPORT_STYLE
 from .html import CSP, _breakable, _list, _table
 
@@ -197,8 +205,6 @@ def render_inventory_json(inventory: Inventory) -> str:
 
 
 def _h(text: str) -> str:
-    from ._text import html_text
-
     return html_text(text, limit=_NAME_LIMIT)
 
 
