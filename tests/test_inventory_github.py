@@ -30,14 +30,24 @@ def zipped(*members: tuple[str, bytes]) -> bytes:
 
 
 def artifact(
-    artifact_id: int, created: str, *, branch: str = "main", expired: bool = False
+    artifact_id: int,
+    created: str,
+    *,
+    branch: str = "main",
+    expired: bool = False,
+    fork: bool = False,
 ) -> dict[str, object]:
     return {
         "id": artifact_id,
         "name": ARTIFACT_NAME,
         "expired": expired,
         "created_at": created,
-        "workflow_run": {"head_branch": branch, "head_sha": "0" * 40},
+        "workflow_run": {
+            "head_branch": branch,
+            "head_sha": "0" * 40,
+            "repository_id": 7,
+            "head_repository_id": 7 if not fork else 8,
+        },
     }
 
 
@@ -72,6 +82,11 @@ def org() -> Iterator[tuple[FakeGitHub, FakeStorage]]:
         publish(
             fake, "acme/pydantic-ai-refunds", 23, "broken-kill-switch",
             created="2026-12-03T10:00:00Z", branch="feature",
+        )  # fmt: skip
+        # A fork's pull request from the fork's own main: not this repository's default branch.
+        publish(
+            fake, "acme/pydantic-ai-refunds", 24, "broken-kill-switch",
+            created="2026-12-03T11:00:00Z", fork=True,
         )  # fmt: skip
         publish(fake, "acme/unready-pilot", 31, "unready-pilot", created="2026-12-01T10:00:00Z")
         fake.files["acme/shadow"] = {

@@ -306,7 +306,6 @@ def _cmd_schema(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-# --- agent-readiness github: what the Action runs after pytest
 def _cmd_inventory(args: argparse.Namespace, out: TextIO) -> int:
     from .inventory import InventoryError
     from .inventory_cli import run_inventory
@@ -319,6 +318,7 @@ def _cmd_inventory(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_NOT_READY if findings else EXIT_OK
 
 
+# --- agent-readiness github: what the Action runs after pytest
 def _add_github_parser(commands: Any) -> None:
     github = commands.add_parser(
         "github",

@@ -108,6 +108,10 @@ def _scan_repository(client: GitHubClient, repo: str, branch: str, scan: OrgScan
         and artifact.get("name") == ARTIFACT_NAME
         and isinstance(artifact.get("workflow_run"), dict)
         and artifact["workflow_run"].get("head_branch") == branch
+        # A fork's pull request from its own "main" has that head branch too: only a run of
+        # this repository's own branch counts.
+        and artifact["workflow_run"].get("head_repository_id")
+        == artifact["workflow_run"].get("repository_id")
     ]
     if not artifacts:
         found = _agent_dependencies(client, repo, branch)
