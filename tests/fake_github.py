@@ -7,6 +7,7 @@ actually reached the server.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import http.server
 import json
@@ -15,7 +16,17 @@ import threading
 from typing import Literal
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-Endpoint = Literal["user", "list_comments", "create_comment", "update_comment", "get_pull"]
+Endpoint = Literal[
+    "user",
+    "list_comments",
+    "create_comment",
+    "update_comment",
+    "get_pull",
+    "org_repos",
+    "artifacts",
+    "artifact_zip",
+    "contents",
+]
 FaultAction = Literal[
     "respond", "respond_raw", "accept_then_drop", "accept_then_stall", "replace_headers"
 ]
@@ -23,6 +34,10 @@ FaultAction = Literal[
 _LIST_OR_CREATE = re.compile(r"/repos/([^/]+)/([^/]+)/issues/(\d+)/comments")
 _UPDATE = re.compile(r"/repos/([^/]+)/([^/]+)/issues/comments/(\d+)")
 _PULL = re.compile(r"/repos/([^/]+)/([^/]+)/pulls/(\d+)")
+_ORG_REPOS = re.compile(r"/orgs/([^/]+)/repos")
+_ARTIFACTS = re.compile(r"/repos/([^/]+/[^/]+)/actions/artifacts")
+_ARTIFACT_ZIP = re.compile(r"/repos/([^/]+/[^/]+)/actions/artifacts/(\d+)/zip")
+_CONTENTS = re.compile(r"/repos/([^/]+/[^/]+)/contents/(.*)")
 BOT_LOGIN = "github-actions[bot]"
 # An upper bound for a stalled handler, so a broken test cannot hang the server forever.
 _STALL_LIMIT_S = 30.0
@@ -149,6 +164,14 @@ class FakeGitHub:
         # (repository, number) -> the pull request's head commit SHA.
         self.pulls: dict[tuple[str, int], str] = {}
         self.requests: list[RecordedRequest] = []
+        # Org mode: repositories per organisation, artifacts per repository, each artifact's
+        # zip by id, root files per repository, and where zips are served from (another host).
+        self.org_repos: dict[str, list[dict[str, object]]] = {}
+        self.artifacts: dict[str, list[dict[str, object]]] = {}
+        self.archives: dict[int, bytes] = {}
+        self.files: dict[str, dict[str, str]] = {}
+        self.storage_url: str | None = None
+        self.page_size = 100
         self.comments: list[FakeComment] = []
         self._faults: dict[Endpoint, list[Fault]] = {}
         self._next_id = 1000
@@ -287,6 +310,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._reply_raw(fault.status, fault.message.encode("utf-8"), fault.headers)
             return
         status, payload, headers = self._apply(endpoint, match, parts.query, raw_body)
+        raw = dict(headers).get("X-Raw-Body")
+        if raw is not None:
+            self._reply_raw(status, fake.archives[int(raw)], (("Content-Type", "application/zip"),))
+            return
         if fault is None or fault.action == "replace_headers":
             self._reply(status, payload, headers=headers if fault is None else fault.headers)
             return
@@ -307,6 +334,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         match = _PULL.fullmatch(path)
         if match and self.command == "GET":
             return "get_pull", match
+        for endpoint, pattern in (
+            ("org_repos", _ORG_REPOS),
+            ("artifact_zip", _ARTIFACT_ZIP),
+            ("artifacts", _ARTIFACTS),
+            ("contents", _CONTENTS),
+        ):
+            match = pattern.fullmatch(path)
+            if match and self.command == "GET":
+                return endpoint, match  # type: ignore[return-value]
         return None
 
     def _apply(
@@ -318,6 +354,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 return 403, {"message": "Resource not accessible by integration"}, ()
             return 200, {"login": fake.login, "type": "User"}, ()
         assert match is not None
+        if endpoint in ("org_repos", "artifacts", "artifact_zip", "contents"):
+            return self._org(endpoint, match, parse_qs(query))
         repo = f"{match.group(1)}/{match.group(2)}"
         if endpoint == "get_pull":
             number = int(match.group(3))
@@ -360,6 +398,56 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             found[0].body = body
             return 200, fake.comment_json(found[0]), ()
 
+    def _org(
+        self, endpoint: Endpoint, match: re.Match[str], query: dict[str, list[str]]
+    ) -> tuple[int, object, tuple[tuple[str, str], ...]]:
+        fake = self.fake
+        with fake._lock:
+            if endpoint == "org_repos":
+                if match.group(1) not in fake.org_repos:
+                    return 404, {"message": "Not Found"}, ()
+                return self._paged(fake.org_repos[match.group(1)], query, None)
+            if endpoint == "artifacts":
+                found = [
+                    a
+                    for a in fake.artifacts.get(match.group(1), [])
+                    if a.get("name") == query.get("name", [a.get("name")])[0]
+                ]
+                return self._paged(found, query, "artifacts")
+            if endpoint == "artifact_zip":
+                artifact_id = int(match.group(2))
+                if artifact_id not in fake.archives:
+                    return 404, {"message": "Not Found"}, ()
+                if fake.storage_url is None:
+                    return 200, None, (("X-Raw-Body", str(artifact_id)),)
+                location = f"{fake.storage_url}/blob/{artifact_id}?sig=signed"
+                return 302, {}, (("Location", location),)
+            repo, name = match.group(1), match.group(2)
+            if repo not in fake.files:
+                return 404, {"message": "Not Found"}, ()
+            if name == "":
+                listing = [{"name": n, "type": "file"} for n in sorted(fake.files[repo])]
+                return 200, listing, ()
+            if name not in fake.files[repo]:
+                return 404, {"message": "Not Found"}, ()
+            content = base64.b64encode(fake.files[repo][name].encode()).decode()
+            return 200, {"name": name, "encoding": "base64", "content": content}, ()
+
+    def _paged(
+        self, everything: list[dict[str, object]], query: dict[str, list[str]], key: str | None
+    ) -> tuple[int, object, tuple[tuple[str, str], ...]]:
+        fake = self.fake
+        per_page = min(int(query.get("per_page", ["30"])[0]), fake.page_size)
+        page = int(query.get("page", ["1"])[0])
+        chunk = everything[(page - 1) * per_page : page * per_page]
+        headers: tuple[tuple[str, str], ...] = ()
+        if page * per_page < len(everything):
+            rest = {k: v[0] for k, v in query.items() if k != "page"}
+            link = f"{fake.url}{urlsplit(self.path).path[len(fake.base_path) :]}"
+            headers = (("Link", f'<{link}?{urlencode({**rest, "page": page + 1})}>; rel="next"'),)
+        payload: object = {"total_count": len(everything), key: chunk} if key else chunk
+        return 200, payload, headers
+
     def _list(
         self, repo: str, number: int, query: dict[str, list[str]]
     ) -> tuple[int, object, tuple[tuple[str, str], ...]]:
@@ -394,3 +482,67 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
+
+
+class FakeStorage:
+    """The blob store artifact zips redirect to: another port, so another host to a client.
+
+    It records every request's headers, to show that no token reached it."""
+
+    def __init__(self, fake: FakeGitHub) -> None:
+        self.fake = fake
+        self.requests: list[RecordedRequest] = []
+        self.failures = 0  # answer this many requests with 503 first
+        storage = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                parts = urlsplit(self.path)
+                storage.requests.append(
+                    RecordedRequest(
+                        "GET", parts.path, parse_qs(parts.query),
+                        {k.lower(): v for k, v in self.headers.items()}, "",
+                    )
+                )  # fmt: skip
+                match = re.fullmatch(r"/blob/(\d+)", parts.path)
+                data = storage.fake.archives.get(int(match.group(1))) if match else None
+                if storage.failures:
+                    storage.failures -= 1
+                    data = None
+                    self.send_response(503)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                if data is None or self.headers.get("Authorization"):
+                    # Signed storage refuses a request that carries a bearer token, as S3 does.
+                    self.send_response(400 if data is not None else 404)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def __enter__(self) -> FakeStorage:
+        self._thread.start()
+        self.fake.storage_url = self.url
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()

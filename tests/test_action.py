@@ -26,6 +26,7 @@ import yaml
 from conftest import READY_EXAMPLE, REPO, UNREADY_EXAMPLE
 from fake_github import BOT_LOGIN, FakeGitHub
 from pytest_agent_readiness.github import marker_comment, sticky_marker
+from pytest_agent_readiness.inventory import ARTIFACT_NAME
 
 ACTION = REPO / "action.yml"
 WORKFLOWS = sorted((REPO / "examples" / "workflows").glob("*.yml"))
@@ -160,7 +161,12 @@ def test_action_steps_follow_the_rules() -> None:
             assert "${{" not in step["run"], step["name"]
         else:
             assert FULL_SHA.fullmatch(step["uses"]), step["uses"]
-            assert step["with"]["update-environment"] is False
+            if step["uses"].startswith("actions/setup-python@"):
+                assert step["with"]["update-environment"] is False
+            else:  # the scorecard artifact org-mode inventories read, under that exact name
+                assert step["uses"].startswith("actions/upload-artifact@"), step["uses"]
+                assert step["with"]["name"] == ARTIFACT_NAME
+                assert step["if"] == "inputs.upload-artifact == 'true'"
     outputs = action["outputs"]
     assert set(outputs) == {
         "verdict",
@@ -455,13 +461,23 @@ def run_action(
     )
     runner = CompositeRunner(
         REPO,
-        inputs=dict(inputs or {}),
+        # This runner cannot run `uses:` steps: the artifact upload is off unless a test asks.
+        inputs={"upload-artifact": "false", **(inputs or {})},
         github_token=fake.token,
         environ=environ,
         workspace=workspace,
         runner_temp=runner_temp,
     )
     return runner.run()
+
+
+def test_the_scorecard_artifact_is_uploaded_by_default_even_when_not_ready(
+    tmp_path: Path, fake: FakeGitHub
+) -> None:
+    # The runner stops at the first `uses:` step it is asked to run: the upload, by default,
+    # after an unready run's pytest step and before the gate's decision.
+    with pytest.raises(UnsupportedExpression, match="actions/upload-artifact@"):
+        run_action(tmp_path, UNREADY_EXAMPLE, fake, {"upload-artifact": "true"})
 
 
 @pytest.mark.parametrize(
@@ -474,8 +490,8 @@ def test_the_action_gates_the_examples(
 ) -> None:
     run = run_action(tmp_path, example, fake, {"pytest-args": "-p no:randomly -q"})
 
-    assert [step.skipped for step in run.steps] == [True, False, False, False], run.log
-    install, pytest_step, publish = run.steps[1:]
+    assert [step.skipped for step in run.steps] == [True, False, False, True, False], run.log
+    install, pytest_step, _, publish = run.steps[1:]
     assert install.returncode == 0, run.log
     assert pytest_step.returncode == 0, run.log  # the gate decision is the next step's
     assert pytest_step.outputs["exit-code"] == ("1" if fails else "0"), run.log
@@ -486,7 +502,11 @@ def test_the_action_gates_the_examples(
     for dimension in ("governance", "infrastructure", "observability", "data_quality"):
         assert run.outputs[dimension] in {"1", "2", "3", "4", "5"}
     scorecard = json.loads(Path(run.outputs["scorecard-path"]).read_text(encoding="utf-8"))
-    assert scorecard["run"] == {"github_run_attempt": "1", "github_run_id": "9001"}
+    assert scorecard["run"] == {
+        "github_run_attempt": "1",
+        "github_run_id": "9001",
+        "repository": GITHUB_REPO,
+    }
     assert str(scorecard["total"]) == run.outputs["total"]
     assert run.summary.startswith("## ✅ Ready" if not fails else "## ❌ Not ready")
     (comment,) = fake.comments_on(GITHUB_REPO, PR)

@@ -347,6 +347,18 @@ def _cmd_schema(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def _cmd_inventory(args: argparse.Namespace, out: TextIO) -> int:
+    from .inventory import InventoryError
+    from .inventory_cli import run_inventory
+
+    try:
+        text, findings = run_inventory(args, os.environ, sys.stderr)
+    except InventoryError as error:
+        raise InvalidInput(str(error)) from None
+    _write(text, args.output, out)
+    return EXIT_NOT_READY if findings else EXIT_OK
+
+
 # --- agent-readiness github: what the Action runs after pytest
 def _add_github_parser(commands: Any) -> None:
     github = commands.add_parser(
@@ -721,6 +733,10 @@ def _parser() -> argparse.ArgumentParser:
     diff.set_defaults(run=_cmd_diff)
 
     _add_github_parser(commands)
+
+    from .inventory_cli import add_inventory_parser
+
+    add_inventory_parser(commands, _cmd_inventory)
 
     schema = commands.add_parser("schema", help="print the manifest's JSON Schema (for editors)")
     schema.add_argument("--output", help="write here instead of standard output")

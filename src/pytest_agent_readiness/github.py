@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal, TextIO
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 import requests
 
@@ -576,6 +576,76 @@ class GitHubClient:
             )
         return sha.lower()
 
+    def iter_list(self, path: str, *, key: str | None = None) -> Iterator[Any]:
+        """Yield the items of a paginated list endpoint (``key`` names the list inside an
+        object, as ``/actions/artifacts`` wraps it), following ``Link: next`` on our API only."""
+        url: str | None = self._url(path)
+        params: dict[str, str | int] | None = {"per_page": PER_PAGE}
+        for _ in range(MAX_COMMENT_PAGES):
+            if url is None:
+                return
+            response = self.request("GET", url, params=params)
+            page = _json(response, self._token)
+            items = page.get(key) if key is not None and isinstance(page, dict) else page
+            if not isinstance(items, list):
+                raise GitHubApiError(
+                    f"GET {urlsplit(url).path}: expected a JSON list", status=response.status_code
+                )
+            yield from items
+            next_link = response.links.get("next", {}).get("url")
+            url = self._checked_next_url(next_link) if next_link else None
+            params = None  # the next link carries them
+        raise GitHubApiError(f"GET {path}: more than {MAX_COMMENT_PAGES} pages; giving up")
+
+    def download(self, path: str, *, max_bytes: int) -> bytes:
+        """The body of ``path`` (an artifact's zip), at most ``max_bytes``.
+
+        GitHub answers with a redirect to storage on another host: that request goes without
+        the token (the storage URL is signed), and only to http(s)."""
+        response = self.request("GET", path, redirect_ok=True)
+        if response.is_redirect:
+            location = urljoin(response.url, response.headers.get("location", ""))
+            target, ours = urlsplit(location), urlsplit(self.api_url)
+            if target.scheme not in ("http", "https"):
+                raise GitHubApiError(f"GET {path}: redirected to a non-HTTP location")
+            same_host = (target.scheme, target.netloc) == (ours.scheme, ours.netloc)
+            headers = {"User-Agent": USER_AGENT}
+            if same_host:
+                headers["Authorization"] = f"Bearer {self._token}"
+            response = self._storage_get(path, location, headers)
+        body = bytearray()
+        for chunk in response.iter_content(65_536):
+            body += chunk
+            if len(body) > max_bytes:
+                response.close()
+                raise GitHubApiError(f"GET {path}: larger than {max_bytes} bytes; not read")
+        return bytes(body)
+
+    def _storage_get(
+        self, path: str, location: str, headers: Mapping[str, str]
+    ) -> requests.Response:
+        """GET a redirect's ``location``, retrying a 5xx or a dropped connection like
+        :meth:`request` does (the location holds a signature: it is never printed)."""
+        attempt = 0
+        while True:
+            try:
+                response = self._session.get(
+                    location, headers=headers, timeout=self.timeout, stream=True,
+                    allow_redirects=False,
+                )  # fmt: skip
+            except requests.RequestException as exc:
+                reason = f"GET {path}: storage: {_describe_exception(exc)}"
+            else:
+                if 200 <= response.status_code < 300:
+                    return response
+                reason = f"GET {path}: storage answered HTTP {response.status_code}"
+                if response.status_code < 500:
+                    raise GitHubApiError(reason, status=response.status_code)
+            if attempt >= self.max_retries:
+                raise GitHubApiError(f"{reason} (gave up after {attempt + 1} attempts)")
+            self.pause(self.backoff_delay(attempt), reason)
+            attempt += 1
+
     def list_issue_comments(self, repo: str, number: int) -> list[IssueComment]:
         """All comments of issue or PR ``number``, across every page."""
         return list(self.iter_issue_comments(repo, number))
@@ -620,8 +690,12 @@ class GitHubClient:
         params: Mapping[str, str | int] | None = None,
         json_body: Mapping[str, object] | None = None,
         idempotent: bool = True,
+        redirect_ok: bool = False,
     ) -> requests.Response:
-        """Send one API request with retries; return a 2xx response or raise GitHubApiError."""
+        """Send one API request with retries; return a 2xx response or raise GitHubApiError.
+
+        Redirects are never followed (the token would go along); with ``redirect_ok`` a
+        redirect is returned for the caller to follow without it."""
         url = self._url(path_or_url)
         where = f"{method} {urlsplit(url).path}"
         headers = {
@@ -651,7 +725,7 @@ class GitHubClient:
                 delay = self.backoff_delay(attempt)
             else:
                 status = response.status_code
-                if 200 <= status < 300:
+                if 200 <= status < 300 or (redirect_ok and response.is_redirect):
                     return response
                 reason = f"{where}: HTTP {status}: {_error_message(response, self._token)}"
                 if status >= 500:

@@ -123,6 +123,14 @@ def build_scorecard(
     for name, score in assessment.agents.items():
         agents[name] = {
             "stage": score.agent.stage,
+            # The declarations an organisation's inventory reads (how long in this stage, when
+            # permissions were last reviewed, which prompt versions run), as the manifest says.
+            "stage_changed": score.agent.stage_changed,
+            "permissions_reviewed": score.agent.permissions_reviewed,
+            "prompts": [
+                {"path": prompt.path, "version": prompt.version}
+                for prompt in score.agent.prompts or ()
+            ],
             "gated": score.agent.gated,
             "owner": _owner(assessment, name),
             "total": score.total,

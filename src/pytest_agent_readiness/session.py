@@ -896,6 +896,9 @@ class ReadinessSession:
             for key, env in (
                 ("github_run_id", "GITHUB_RUN_ID"),
                 ("github_run_attempt", "GITHUB_RUN_ATTEMPT"),
+                # The commit and repository judged: what an organisation's inventory shows.
+                ("commit", "GITHUB_SHA"),
+                ("repository", "GITHUB_REPOSITORY"),
             )
             if os.environ.get(env)
         }
