@@ -66,7 +66,47 @@ def _cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
             )
     agents = len(manifest.agents)
     out.write(f"{path}: valid ({agents} agent{'s' * (agents != 1)})\n")
-    return EXIT_OK
+    return _report_unregistered(manifest, out)
+
+
+def _report_unregistered(manifest: Any, out: TextIO) -> int:
+    """Name each agent the code builds that ``manifest`` does not declare (GOV-010's scan);
+    exit 1 when there is one, or when the scan could not read everything."""
+    from .paths import manifest_root
+    from .registry_scan import scan_repository, unregistered
+
+    scan = scan_repository(manifest_root(manifest), Path(manifest.base_dir))
+    for skip in scan.skipped:
+        where, _, why = skip.partition(": ")
+        out.write(f"{_near(scan.root, where)}: warning: not scanned for agents: {why}\n")
+    strays = unregistered(scan, manifest.agents)
+    for stray in strays:
+        bare = (
+            f" (the ignore comment on line {stray.ignore_without_reason} gives no reason)"
+            if stray.ignore_without_reason is not None
+            else ""
+        )
+        out.write(
+            f"{_near(scan.root, stray.where)}: error: GOV-010 {stray.framework} "
+            + (f"'{stray.name}'" if stray.name is not None else "with no name")
+            + f" is not declared in {manifest.path}{bare}; declare it under agents:, or mark "
+            "the line `# agent-readiness: ignore <reason>`\n"
+        )
+    if scan.incomplete is not None:
+        out.write(f"{scan.root}: error: GOV-010 {scan.incomplete}\n")
+        return EXIT_NOT_READY
+    return EXIT_NOT_READY if strays else EXIT_OK
+
+
+def _near(root: str, where: str) -> str:
+    """``where`` ('file:line...', the file relative to ``root``) with the file relative to the
+    working directory, when it can be."""
+    file, colon, rest = where.partition(":")
+    try:
+        shown = os.path.relpath(Path(root, file))
+    except ValueError:  # another drive on Windows
+        shown = str(Path(root, file))
+    return shown + colon + rest
 
 
 def _cmd_init(args: argparse.Namespace, out: TextIO) -> int:
