@@ -175,7 +175,7 @@ def _init_lock(manifest_path: Path) -> str:
     return f"wrote {manifest_path.parent / LOCK_NAME}: the prompt pinned by hash at 1.0.0"
 
 
-REPORT_FORMATS = ("text", "json", "markdown", "junit", "sarif", "github", "html")
+REPORT_FORMATS = ("text", "json", "markdown", "junit", "sarif", "github", "html", "badge")
 DIFF_FORMATS = ("text", "markdown", "json")
 FAIL_ON = ("blocker", "not-ready", "never")
 
