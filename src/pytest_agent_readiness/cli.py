@@ -308,10 +308,14 @@ def _cmd_lock(args: argparse.Namespace, out: TextIO) -> int:
     from .manifest import ManifestError, load_manifest
 
     path = _manifest_file(args.manifest)
+    if args.check and args.record:
+        raise InvalidInput("--check never writes the lock; run --record without it")
     try:
         manifest = load_manifest(path, display=str(args.manifest))
         target = lock_path_for(manifest)
         previous = read_lock(target) if target.is_file() else None
+        if args.check:
+            return _check_lock(manifest, previous, path.parent / LOCK_NAME, out)
         lock = build_lock(manifest, previous)
         for spec in args.record:
             prompt, _, rest = spec.partition("@")
@@ -334,6 +338,35 @@ def _cmd_lock(args: argparse.Namespace, out: TextIO) -> int:
     )
     # The lock sits beside the manifest: name it the way the manifest was named.
     out.write(f"wrote {path.parent / LOCK_NAME}: {pins or 'no prompts declared'}\n")
+    return EXIT_OK
+
+
+def _check_lock(manifest: Any, lock: Any, shown: Path, out: TextIO) -> int:
+    """``lock --check``: exit 1 naming each prompt the lock does not pin as it is now (and what
+    to run), 0 when the lock is what ``agent-readiness lock`` would write; never writes."""
+    from .lock import LOCK_COMMAND, LockError, build_lock, dumps_lock, verify
+
+    findings = verify(manifest, lock, lock_path_display=str(shown))
+    for finding in findings:
+        line = manifest.line_of("agents", finding.agent, "prompts", finding.prompt_index, "version")
+        out.write(f"{manifest.path}:{line}: error: {finding.message}\n")
+    if findings:
+        return EXIT_NOT_READY
+    try:
+        current = dumps_lock(build_lock(manifest, lock))
+    except LockError as error:
+        raise InvalidInput(str(error)) from None
+    if lock is not None and current != dumps_lock(lock):
+        # Every declared prompt is pinned, but the lock still holds what the manifest dropped.
+        undeclared = sorted(set(lock.prompts) - set(build_lock(manifest, lock).prompts))
+        what = (
+            f"pins prompts no longer declared: {', '.join(undeclared)}"
+            if undeclared
+            else ("is not what the lock command writes")
+        )
+        out.write(f"{shown}: error: {what}; run `{LOCK_COMMAND}` and commit the lock\n")
+        return EXIT_NOT_READY
+    out.write(f"{shown}: current\n")
     return EXIT_OK
 
 
@@ -735,6 +768,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="PROMPT@VERSION=FILE",
         help="also record an older version's content (e.g. from `git show`), so rollback_to "
         "can name it (repeatable)",
+    )
+    lock.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 when the lock is missing or does not pin every prompt as it "
+        "is now (a prompt changed without `agent-readiness lock`), 0 when it is current",
     )
     lock.set_defaults(run=_cmd_lock)
     return parser
