@@ -413,3 +413,24 @@ def test_validate_names_an_undeclared_agent_and_exits_1(pytester: pytest.Pyteste
         "in agent-readiness.yaml; declare it under agents:, or mark the line "
         "`# agent-readiness: ignore <reason>`",
     ]
+
+
+def test_a_gate_run_scans_the_code_once(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The evidence is judged again after every test; the scan must not be repeated with it."""
+    from pytest_agent_readiness import registry_scan
+
+    scanned: list[Path] = []
+    real = registry_scan.scan_repository
+
+    def counting(root: Path, *args: Any, **kwargs: Any) -> Any:
+        scanned.append(root)
+        return real(root, *args, **kwargs)
+
+    monkeypatch.setattr(registry_scan, "scan_repository", counting)
+    copy_example(pytester, READY_EXAMPLE)
+    write(pytester.path, "triage_app.py", AGENT_FILE.format(name="triage-bot"))
+    result = pytester.runpytest("--readiness", AS_OF, "-p", "no:randomly")
+    result.stdout.fnmatch_lines(["VERDICT: READY (20/20)"])
+    assert len(scanned) == 1
