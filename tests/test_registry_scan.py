@@ -262,7 +262,9 @@ def test_a_manifest_below_another_sees_only_its_own_folder(tmp_path: Path) -> No
 
 def test_a_file_that_does_not_parse_is_skipped_by_name_and_line(tmp_path: Path) -> None:
     write(tmp_path, "app/broken.py", "from pydantic_ai import Agent\nbot = Agent(\n")
-    write(tmp_path, "app/nul.py", "x = 1\0\n")
+    write(tmp_path, "app/nul.py", "import agents\nx = 1\0\n")
+    # A file that names no framework cannot build an agent: it is not parsed, nor reported.
+    write(tmp_path, "app/unrelated.py", "def (:\n")
     write(tmp_path, "app/good.py", AGENT_FILE.format(name="good"))
     scan = scan_repository(tmp_path)
     assert [a.name for a in scan.agents] == ["good"]
@@ -336,7 +338,7 @@ def test_gov_010_fails_naming_file_and_line_of_each_undeclared_agent(
         helper = SdkAgent("x")  # agent-readiness: ignore
         """,
     )
-    write(project.root, "broken.py", "def (:\n")
+    write(project.root, "broken.py", "from pydantic_ai import Agent\ndef (:\n")
     assessment = project.assess(data)
     outcome = next(r for r in assessment.agents["triage-bot"].results if r.check.id == "GOV-010")
     assert (outcome.passed, outcome.level, outcome.check.severity) == (False, "missing", "critical")
@@ -345,9 +347,9 @@ def test_gov_010_fails_naming_file_and_line_of_each_undeclared_agent(
         "SDK Agent(...) named 'billing-desk'; billing/agent.py:5 OpenAI Agents SDK Agent(...) "
         "named 'x' (its ignore comment on line 5 gives no reason)"
     )
-    assert "not scanned: broken.py:1: does not parse" in outcome.reason
+    assert "not scanned: broken.py:2: does not parse" in outcome.reason
     assert outcome.line == project.load(data).line_of("agents")
-    assert any(w.startswith("not scanned for agents: broken.py:1") for w in assessment.warnings)
+    assert any(w.startswith("not scanned for agents: broken.py:2") for w in assessment.warnings)
     assert not assessment.verdict.ready
 
 
@@ -403,12 +405,12 @@ def test_validate_names_an_undeclared_agent_and_exits_1(pytester: pytest.Pyteste
     copy_example(pytester, READY_EXAMPLE)
     assert run_cli("validate", cwd=pytester.path).returncode == 0
     write(pytester.path, "billing/agent.py", UNDECLARED.format(ignore=""))
-    write(pytester.path, "billing/broken.py", "def (:\n")
+    write(pytester.path, "billing/broken.py", "import langgraph\ndef (:\n")
     result = run_cli("validate", cwd=pytester.path)
     assert result.returncode == 1, result.stdout + result.stderr
     assert result.stdout.splitlines() == [
         "agent-readiness.yaml: valid (1 agent)",
-        "billing/broken.py:1: warning: not scanned for agents: does not parse: invalid syntax",
+        "billing/broken.py:2: warning: not scanned for agents: does not parse: invalid syntax",
         "billing/agent.py:7: error: GOV-010 PydanticAI Agent(...) 'billing-bot' is not declared "
         "in agent-readiness.yaml; declare it under agents:, or mark the line "
         "`# agent-readiness: ignore <reason>`",
@@ -434,3 +436,42 @@ def test_a_gate_run_scans_the_code_once(
     result = pytester.runpytest("--readiness", AS_OF, "-p", "no:randomly")
     result.stdout.fnmatch_lines(["VERDICT: READY (20/20)"])
     assert len(scanned) == 1
+
+
+def test_a_name_from_the_code_is_printed_inertly() -> None:
+    (stray,) = scan_file(
+        b"from pydantic_ai import Agent\nAgent('t', name='x\\n::error::owned\\x1b[31m' + '')\n"
+        b"bot = Agent('t', name='evil\\n::error file=a.py::injected')\n",
+        "app.py",
+    )[1:]
+    assert "\n" not in stray.describe() and "\x1b" not in stray.describe()
+    assert (
+        stray.describe()
+        == "app.py:3 PydanticAI Agent(...) named 'evil\ufffd::error file=a.py::injected'"
+    )
+
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize(
+    ("project_dir", "agents"),
+    [
+        ("examples/pydantic-ai-refunds", 1),
+        ("tests/frameworks/agents_sdk", 1),
+        ("tests/frameworks/langgraph", 1),
+        ("examples/support-triage", 0),
+        ("examples/unready-pilot", 0),
+        ("examples/broken-kill-switch", 0),
+    ],
+)
+def test_the_bundled_projects_declare_every_agent_they_build(project_dir: str, agents: int) -> None:
+    from pytest_agent_readiness.manifest import load_manifest
+
+    folder = REPO_ROOT / project_dir
+    manifest = load_manifest(folder / "agent-readiness.yaml")
+    # Scanned as their users hold them: each project is its repository's root.
+    scan = scan_repository(folder)
+    assert len(scan.agents) == agents, scan.agents
+    assert unregistered(scan, manifest.agents) == []
+    assert scan.skipped == ()

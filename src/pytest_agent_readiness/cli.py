@@ -88,7 +88,7 @@ def _report_unregistered(manifest: Any, out: TextIO) -> int:
         )
         out.write(
             f"{_near(scan.root, stray.where)}: error: GOV-010 {stray.framework} "
-            + (f"'{stray.name}'" if stray.name is not None else "with no name")
+            + (f"'{stray.shown_name}'" if stray.shown_name is not None else "with no name")
             + f" is not declared in {manifest.path}{bare}; declare it under agents:, or mark "
             "the line `# agent-readiness: ignore <reason>`\n"
         )

@@ -88,6 +88,7 @@ MAX_FILE_BYTES = 2_000_000
 MAX_SECONDS = 60.0
 
 _IGNORE = re.compile(r"#\s*agent-readiness:\s*ignore\b(?P<reason>.*)$", re.IGNORECASE)
+_NAME_CHARS = 80
 _FACTORY_PREFIX = re.compile(r"^(?:build|make|create|new|get)_(?=.)")
 
 
@@ -114,12 +115,21 @@ class ConstructedAgent:
         """``file:line``."""
         return f"{self.file}:{self.line}"
 
+    @property
+    def shown_name(self) -> str | None:
+        """The name as a report may print it: a name is the code's text, so anything but
+        printable characters shows as U+FFFD, and a long one is cut."""
+        if self.name is None:
+            return None
+        printable = "".join(c if c.isprintable() else "\ufffd" for c in self.name)
+        return printable if len(printable) <= _NAME_CHARS else printable[:_NAME_CHARS] + "…"
+
     def describe(self) -> str:
         """What the agent is and how it was named, for a check's reason."""
         if self.name is None:
             return f"{self.where} {self.framework} with no name"
         how = {"name=": "named", "variable": "assigned to", "function": "built by"}[self.named_by]
-        return f"{self.where} {self.framework} {how} '{self.name}'"
+        return f"{self.where} {self.framework} {how} '{self.shown_name}'"
 
 
 @dataclass(frozen=True)
@@ -244,6 +254,8 @@ def scan_file(
     source: bytes, file: str, *, local_modules: Collection[str] = ()
 ) -> list[ConstructedAgent]:
     """The agent constructions in one file's ``source`` (raises :class:`SyntaxError`)."""
+    if not any(module.encode() in source for module in _FRAMEWORK_MODULES):
+        return []  # no framework is named: nothing to parse (most files of a repository)
     tree = ast.parse(source, filename=file)
     imports = _imports(tree, frozenset(local_modules))
     if not imports:
