@@ -70,6 +70,11 @@ BUILT = [
         id="pydantic-ai-constant-name-in-class",
     ),
     pytest.param(
+        "import os, pydantic_ai\n\nbot = pydantic_ai.Agent('test')\n",
+        [(3, PYDANTIC, "bot", "variable")],
+        id="framework-after-another-module-on-the-import-line",
+    ),
+    pytest.param(
         """
         from agents import Agent as SdkAgent, Runner
 

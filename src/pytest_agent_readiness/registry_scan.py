@@ -87,6 +87,13 @@ MAX_FILES = 10_000
 MAX_FILE_BYTES = 2_000_000
 MAX_SECONDS = 60.0
 
+# A line that imports a framework module (also inside a function, or after other modules on
+# an ``import`` line): only such files are parsed.
+_IMPORTS_FRAMEWORK = re.compile(
+    rb"^[ \t]*(?:from[ \t]+(?:%(m)s)\b|import[ \t]+[^\n#]*\b(?:%(m)s)\b)"
+    % {b"m": "|".join(sorted(_FRAMEWORK_MODULES)).encode()},
+    re.MULTILINE,
+)
 _IGNORE = re.compile(r"#\s*agent-readiness:\s*ignore\b(?P<reason>.*)$", re.IGNORECASE)
 _NAME_CHARS = 80
 _FACTORY_PREFIX = re.compile(r"^(?:build|make|create|new|get)_(?=.)")
@@ -254,22 +261,25 @@ def scan_file(
     source: bytes, file: str, *, local_modules: Collection[str] = ()
 ) -> list[ConstructedAgent]:
     """The agent constructions in one file's ``source`` (raises :class:`SyntaxError`)."""
-    if not any(module.encode() in source for module in _FRAMEWORK_MODULES):
-        return []  # no framework is named: nothing to parse (most files of a repository)
+    if not _IMPORTS_FRAMEWORK.search(source):
+        return []  # imports no framework: nothing to parse (most files of a repository)
     tree = ast.parse(source, filename=file)
     imports = _imports(tree, frozenset(local_modules))
     if not imports:
+        return []
+    calls: list[tuple[ast.Call, str]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            qualified = _qualified(node.func, imports)
+            if qualified is not None and qualified in CONSTRUCTORS:
+                calls.append((node, qualified))
+    if not calls:
         return []
     constants = _string_constants(tree)
     comments = _ignore_comments(source)
     parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
     found = []
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.Call):
-            continue
-        qualified = _qualified(node.func, imports)
-        if qualified is None or qualified not in CONSTRUCTORS:
-            continue
+    for node, qualified in calls:
         statement = _statement(node, parents)
         name, named_by = _name(node, qualified, statement, parents, constants)
         ignored, bare = _ignore(statement, node, comments)
@@ -396,6 +406,8 @@ def _ignore_comments(source: bytes) -> dict[int, str]:
 
     Read with :mod:`tokenize`, so the words inside a string are not a comment."""
     comments: dict[int, str] = {}
+    if b"agent-readiness" not in source.lower():
+        return comments  # the common case: no comment to look for, no need to tokenize
     try:
         for token in tokenize.tokenize(io.BytesIO(source).readline):
             if token.type == tokenize.COMMENT:
