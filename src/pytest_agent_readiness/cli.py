@@ -715,7 +715,12 @@ def _parser() -> argparse.ArgumentParser:
     init.add_argument("--force", action="store_true", help="overwrite an existing manifest")
     init.set_defaults(run=_cmd_init)
 
-    validate = commands.add_parser("validate", help="check a manifest against the schema")
+    validate = commands.add_parser(
+        "validate",
+        help="check a manifest against the schema, and the code for agents it does not declare",
+        epilog="exit codes: 0 valid, 1 the code builds an agent the manifest does not declare "
+        "(GOV-010), 2 an invalid manifest",
+    )
     validate.add_argument("manifest", nargs="?", default="agent-readiness.yaml")
     validate.set_defaults(run=_cmd_validate)
 
