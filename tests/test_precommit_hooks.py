@@ -132,3 +132,15 @@ def test_lock_check_with_record_is_a_usage_error(repo: Path) -> None:
     )
     assert result.returncode == 2
     assert "--check never writes the lock" in result.stderr
+
+
+def test_lock_check_without_prompts_has_nothing_to_pin(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "agent-readiness.yaml").write_text(
+        "version: 1\nagents:\n  bot:\n    owner: {name: Dana Reyes, email: dana@example.com}\n"
+        "    stage: pilot\n",
+        encoding="utf-8",
+    )
+    result = run_hook("agent-readiness-lock", tmp_path)
+    assert (result.returncode, result.stdout) == (0, "no prompts declared: nothing to pin\n")
+    assert not (tmp_path / "agent-readiness.lock").exists()

@@ -366,7 +366,9 @@ def _check_lock(manifest: Any, lock: Any, shown: Path, out: TextIO) -> int:
         )
         out.write(f"{shown}: error: {what}; run `{LOCK_COMMAND}` and commit the lock\n")
         return EXIT_NOT_READY
-    out.write(f"{shown}: current\n")
+    out.write(
+        f"{shown}: current\n" if lock is not None else "no prompts declared: nothing to pin\n"
+    )
     return EXIT_OK
 
 
