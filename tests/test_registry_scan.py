@@ -265,6 +265,15 @@ def test_a_manifest_below_another_sees_only_its_own_folder(tmp_path: Path) -> No
     assert [a.name for a in scan_repository(tmp_path).agents] == ["root"]
 
 
+def test_a_manifest_under_a_skipped_folder_still_sees_its_own_code(tmp_path: Path) -> None:
+    write(tmp_path, "tests/frameworks/refunds/agent-readiness.yaml", "version: 1\n")
+    write(tmp_path, "tests/frameworks/refunds/graph.py", AGENT_FILE.format(name="refunds"))
+    write(tmp_path, "tests/frameworks/refunds/tests/double.py", AGENT_FILE.format(name="double"))
+    write(tmp_path, "tests/helpers.py", AGENT_FILE.format(name="helper"))
+    scan = scan_repository(tmp_path, tmp_path / "tests" / "frameworks" / "refunds")
+    assert [a.name for a in scan.agents] == ["refunds"]
+
+
 def test_a_file_that_does_not_parse_is_skipped_by_name_and_line(tmp_path: Path) -> None:
     write(tmp_path, "app/broken.py", "from pydantic_ai import Agent\nbot = Agent(\n")
     write(tmp_path, "app/nul.py", "import agents\nx = 1\0\n")

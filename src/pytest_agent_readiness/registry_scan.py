@@ -182,6 +182,9 @@ def _python_files(root: Path, own: Path) -> Iterator[Path]:
     # this one); folders that hold another are that manifest's, so a monorepo's services do
     # not report each other's agents. Files no manifest claims are every manifest's concern.
     owners: dict[Path, Path | None] = {}
+    # Folders walked only because this manifest lies below them (another manifest's folder, or
+    # one skipped otherwise, such as tests/): none of their own files is read.
+    passages: set[Path] = set()
     for current, directories, files in os.walk(root):
         here = Path(current)
         if here == own or (here / MANIFEST_NAME).is_file():
@@ -189,18 +192,24 @@ def _python_files(root: Path, own: Path) -> Iterator[Path]:
         else:
             owner = owners.get(here.parent)
         owners[here] = owner
-        foreign = owner is not None and owner != own
-        directories[:] = sorted(
-            name
-            for name in directories
-            if not name.startswith(".")
-            and name not in SKIPPED_DIRS
-            and not name.endswith(".egg-info")
-            and not _is_environment(here / name)
-            # Inside another manifest's folder, only the way down to this one is walked.
-            and (not foreign or own.is_relative_to(here / name))
-        )
-        if foreign:
+        closed = here in passages or (owner is not None and owner != own)
+        kept = []
+        for name in sorted(directories):
+            child = here / name
+            skipped = (
+                name.startswith(".")
+                or name in SKIPPED_DIRS
+                or name.endswith(".egg-info")
+                or _is_environment(child)
+            )
+            if own.is_relative_to(child):
+                kept.append(name)
+                if (closed or skipped) and child != own:
+                    passages.add(child)
+            elif not closed and not skipped:
+                kept.append(name)
+        directories[:] = kept
+        if closed:
             continue
         for name in sorted(files):
             if not name.endswith(".py") or name == "conftest.py":
