@@ -291,7 +291,9 @@ def test_every_check_passes_on_the_ready_example(
 
 
 def test_every_check_has_a_failure_case() -> None:
-    assert {c.id for c in BUILTIN_CHECKS} == {check_id for check_id, _, _ in FAILS}
+    # GOV-010 fails on code beside the manifest, not on it: test_registry_scan.py.
+    failing = {check_id for check_id, _, _ in FAILS} | {"GOV-010"}
+    assert {c.id for c in BUILTIN_CHECKS} == failing
 
 
 @pytest.mark.parametrize("stage_name", ["pilot", "stabilization", "scaling"])

@@ -307,6 +307,6 @@ def test_readiness_report_rejects_a_bad_value_listing_the_formats(
     result.stderr.fnmatch_lines(
         [
             "ERROR: --readiness-report / readiness_report: expected FORMAT=PATH with FORMAT one "
-            f"of text, json, markdown, junit, sarif, github, html, got '{value}'"
+            f"of text, json, markdown, junit, sarif, github, html, badge, got '{value}'"
         ]
     )

@@ -308,6 +308,48 @@ def check_no_undeclared_tools(agent: Agent, context: CheckContext) -> Finding:
     return Finding.ok(f"{len(agent.tools)} tools declared", "agents", agent.name, "tools")
 
 
+_SHOWN_UNREGISTERED = 5
+
+
+def check_agents_registered(agent: Agent, context: CheckContext) -> Finding:
+    """GOV-010: every agent the code constructs with a supported framework is in the manifest.
+
+    A project-wide finding: each agent of the manifest carries it, since no single one owns an
+    agent nobody declared (see :mod:`~.registry_scan` for how code maps to manifest keys)."""
+    from .registry_scan import unregistered
+
+    scan = context.source_scan
+    if scan.incomplete is not None:
+        return Finding.missing(
+            f"{scan.incomplete}: agents in the files not read cannot be ruled out", "agents"
+        )
+    strays = unregistered(scan, context.manifest.agents)
+    skipped = f"; not scanned: {'; '.join(scan.skipped)}" if scan.skipped else ""
+    if strays:
+        shown = []
+        for stray in strays[:_SHOWN_UNREGISTERED]:
+            bare = (
+                f" (its ignore comment on line {stray.ignore_without_reason} gives no reason)"
+                if stray.ignore_without_reason is not None
+                else ""
+            )
+            shown.append(stray.describe() + bare)
+        more = len(strays) - _SHOWN_UNREGISTERED
+        return Finding.missing(
+            f"{len(strays)} agent{'s' * (len(strays) != 1)} in the code the manifest does not "
+            f"declare: {'; '.join(shown)}{f' (and {more} more)' if more > 0 else ''}{skipped}",
+            "agents",
+        )
+    ignored = [a for a in scan.agents if a.ignored is not None]
+    said = f"; {len(ignored)} ignored ({ignored[0].where}: {ignored[0].ignored})" if ignored else ""
+    count = len(scan.agents) - len(ignored)
+    return Finding.ok(
+        f"{count} agent construction{'s' * (count != 1)} in {scan.files} Python files, each "
+        f"declared{said}{skipped}",
+        "agents",
+    )
+
+
 def waiver_problem(approved_by: str, reason: str, expires: str, today: date) -> str | None:
     """Why a waiver is not acceptable on ``today``, or None."""
     problem = person_problem(approved_by)
@@ -794,6 +836,16 @@ BUILTIN_CHECKS: tuple[Check, ...] = (
         "Declare every tool the agent has, or take it away from the agent; prove it with the "
         "adapter's tool inventory and traces.",
         check_no_undeclared_tools,
+    ),
+    Check(
+        "GOV-010",
+        "governance",
+        "Every agent in the code is registered",
+        "critical",
+        "declaration",
+        "Declare each agent the code builds under agents: with its name= as the key, or mark "
+        "the line `# agent-readiness: ignore <reason>` when it is no agent the company runs.",
+        check_agents_registered,
     ),
     Check(
         "INF-005",

@@ -8,10 +8,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from .model import Agent, Dimension, Manifest, Stage
 from .paths import ManifestPaths
+
+if TYPE_CHECKING:
+    from .registry_scan import SourceScan
 
 Level = Literal["missing", "declared", "proven"]
 Severity = Literal["critical", "standard"]
@@ -50,6 +53,15 @@ class CheckContext:
         except LockError as error:
             return str(error), ()
         return None, tuple(verify(self.manifest, lock, lock_path_display=path.name))
+
+    @cached_property
+    def source_scan(self) -> SourceScan:
+        """The agents the repository's code constructs (a :class:`~.registry_scan.SourceScan`).
+
+        Scanned once per assessment: every agent's GOV-010 consults the same scan."""
+        from .registry_scan import scan_repository
+
+        return scan_repository(self.paths.root, Path(self.manifest.base_dir))
 
 
 @dataclass(frozen=True)

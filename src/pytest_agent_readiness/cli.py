@@ -83,7 +83,47 @@ def _cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
         raise InvalidInput("\n".join(refused))
     agents = len(manifest.agents)
     out.write(f"{path}: valid ({agents} agent{'s' * (agents != 1)})\n")
-    return EXIT_OK
+    return _report_unregistered(manifest, out)
+
+
+def _report_unregistered(manifest: Any, out: TextIO) -> int:
+    """Name each agent the code builds that ``manifest`` does not declare (GOV-010's scan);
+    exit 1 when there is one, or when the scan could not read everything."""
+    from .paths import manifest_root
+    from .registry_scan import scan_repository, unregistered
+
+    scan = scan_repository(manifest_root(manifest), Path(manifest.base_dir))
+    for skip in scan.skipped:
+        where, _, why = skip.partition(": ")
+        out.write(f"{_near(scan.root, where)}: warning: not scanned for agents: {why}\n")
+    strays = unregistered(scan, manifest.agents)
+    for stray in strays:
+        bare = (
+            f" (the ignore comment on line {stray.ignore_without_reason} gives no reason)"
+            if stray.ignore_without_reason is not None
+            else ""
+        )
+        out.write(
+            f"{_near(scan.root, stray.where)}: error: GOV-010 {stray.framework} "
+            + (f"'{stray.shown_name}'" if stray.shown_name is not None else "with no name")
+            + f" is not declared in {manifest.path}{bare}; declare it under agents:, or mark "
+            "the line `# agent-readiness: ignore <reason>`\n"
+        )
+    if scan.incomplete is not None:
+        out.write(f"{scan.root}: error: GOV-010 {scan.incomplete}\n")
+        return EXIT_NOT_READY
+    return EXIT_NOT_READY if strays else EXIT_OK
+
+
+def _near(root: str, where: str) -> str:
+    """``where`` ('file:line...', the file relative to ``root``) with the file relative to the
+    working directory, when it can be."""
+    file, colon, rest = where.partition(":")
+    try:
+        shown = os.path.relpath(Path(root, file))
+    except ValueError:  # another drive on Windows
+        shown = str(Path(root, file))
+    return shown + colon + rest
 
 
 def _installed_checks() -> set[str]:
@@ -176,7 +216,7 @@ def _init_lock(manifest_path: Path) -> str:
     return f"wrote {manifest_path.parent / LOCK_NAME}: the prompt pinned by hash at 1.0.0"
 
 
-REPORT_FORMATS = ("text", "json", "markdown", "junit", "sarif", "github", "html")
+REPORT_FORMATS = ("text", "json", "markdown", "junit", "sarif", "github", "html", "badge")
 DIFF_FORMATS = ("text", "markdown", "json")
 FAIL_ON = ("blocker", "not-ready", "never")
 
@@ -309,10 +349,14 @@ def _cmd_lock(args: argparse.Namespace, out: TextIO) -> int:
     from .manifest import ManifestError, load_manifest
 
     path = _manifest_file(args.manifest)
+    if args.check and args.record:
+        raise InvalidInput("--check never writes the lock; run --record without it")
     try:
         manifest = load_manifest(path, display=str(args.manifest))
         target = lock_path_for(manifest)
         previous = read_lock(target) if target.is_file() else None
+        if args.check:
+            return _check_lock(manifest, previous, path.parent / LOCK_NAME, out)
         lock = build_lock(manifest, previous)
         for spec in args.record:
             prompt, _, rest = spec.partition("@")
@@ -335,6 +379,37 @@ def _cmd_lock(args: argparse.Namespace, out: TextIO) -> int:
     )
     # The lock sits beside the manifest: name it the way the manifest was named.
     out.write(f"wrote {path.parent / LOCK_NAME}: {pins or 'no prompts declared'}\n")
+    return EXIT_OK
+
+
+def _check_lock(manifest: Any, lock: Any, shown: Path, out: TextIO) -> int:
+    """``lock --check``: exit 1 naming each prompt the lock does not pin as it is now (and what
+    to run), 0 when the lock is what ``agent-readiness lock`` would write; never writes."""
+    from .lock import LOCK_COMMAND, LockError, build_lock, dumps_lock, verify
+
+    findings = verify(manifest, lock, lock_path_display=str(shown))
+    for finding in findings:
+        line = manifest.line_of("agents", finding.agent, "prompts", finding.prompt_index, "version")
+        out.write(f"{manifest.path}:{line}: error: {finding.message}\n")
+    if findings:
+        return EXIT_NOT_READY
+    try:
+        current = dumps_lock(build_lock(manifest, lock))
+    except LockError as error:
+        raise InvalidInput(str(error)) from None
+    if lock is not None and current != dumps_lock(lock):
+        # Every declared prompt is pinned, but the lock still holds what the manifest dropped.
+        undeclared = sorted(set(lock.prompts) - set(build_lock(manifest, lock).prompts))
+        what = (
+            f"pins prompts no longer declared: {', '.join(undeclared)}"
+            if undeclared
+            else ("is not what the lock command writes")
+        )
+        out.write(f"{shown}: error: {what}; run `{LOCK_COMMAND}` and commit the lock\n")
+        return EXIT_NOT_READY
+    out.write(
+        f"{shown}: current\n" if lock is not None else "no prompts declared: nothing to pin\n"
+    )
     return EXIT_OK
 
 
@@ -697,9 +772,11 @@ def _parser() -> argparse.ArgumentParser:
 
     validate = commands.add_parser(
         "validate",
-        help="check a manifest and everything pytest --readiness reads before it scores",
-        epilog="exit 0 when pytest --readiness would accept it, 2 when it would refuse it "
-        "(or not apply a waiver)",
+        help="check a manifest and everything pytest --readiness reads before it scores, and "
+        "the code for agents it does not declare",
+        epilog="exit 0 when pytest --readiness would accept it, 1 when the code builds an agent "
+        "the manifest does not declare (GOV-010), 2 when the gate would refuse the manifest (or "
+        "not apply a waiver)",
     )
     validate.add_argument("manifest", nargs="?", default="agent-readiness.yaml")
     validate.add_argument(
@@ -763,6 +840,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="PROMPT@VERSION=FILE",
         help="also record an older version's content (e.g. from `git show`), so rollback_to "
         "can name it (repeatable)",
+    )
+    lock.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 when the lock is missing or does not pin every prompt as it "
+        "is now (a prompt changed without `agent-readiness lock`), 0 when it is current",
     )
     lock.set_defaults(run=_cmd_lock)
     return parser

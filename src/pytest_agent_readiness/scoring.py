@@ -295,6 +295,8 @@ def assess(
         for o in waiver_outcomes
         if o.status in ("expiring", "stale", "not_applicable", "invalid")
     ]
+    if "source_scan" in vars(context):  # only when a check scanned the code (GOV-010)
+        warnings.extend(f"not scanned for agents: {skip}" for skip in context.source_scan.skipped)
     incomplete = (*incomplete_reasons, *crashed)
     verdict = _decide(manifest, agents, waiver_outcomes, incomplete, warnings)
     return Assessment(manifest, today, agents, tuple(waiver_outcomes), verdict, tuple(warnings))

@@ -7,6 +7,7 @@ from types import MappingProxyType
 from typing import Any
 
 from pytest_agent_readiness.reports.annotations import render_annotations, wrap_untrusted
+from pytest_agent_readiness.reports.badge import render_badge
 from pytest_agent_readiness.reports.html import render_html
 from pytest_agent_readiness.reports.junit import render_junit
 from pytest_agent_readiness.reports.markdown import render_markdown
@@ -17,6 +18,7 @@ __all__ = [
     "UnknownFormat",
     "render",
     "render_annotations",
+    "render_badge",
     "render_html",
     "render_junit",
     "render_markdown",
@@ -33,6 +35,7 @@ RENDERERS: Mapping[str, Renderer] = MappingProxyType(
         "sarif": render_sarif,
         "github": render_annotations,
         "html": render_html,
+        "badge": render_badge,
     }
 )
 
