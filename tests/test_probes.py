@@ -395,7 +395,45 @@ def test_policy_violation_is_forced_by_a_denied_approval_first(pytester: pytest.
     assert "policy_violation was never escalated (on a denied approval of payments.refund" in (
         reason
     )
-    assert "on a request for undeclared tool shell.exec" in reason
+    # The denied approval is the event: a request for a forbidden tool is not tried instead.
+    assert "shell.exec" not in reason
+
+
+def test_an_agent_that_escalates_only_forbidden_tools_swallows_denials(
+    pytester: pytest.Pytester,
+) -> None:
+    # A forbidden-tool request still reaches security, but a denied approval goes nowhere:
+    # with no approval_denied state declared, that silence is a GOV-003 failure.
+    project(pytester)
+    _, good = run(pytester)
+    project(pytester, "escalate_denials=False")
+    _, card = run(pytester)
+    assert levels(card) == {**levels(good), "GOV-003": ("declared", False)}
+    reason = check(card, "GOV-003")["reason"]
+    assert (
+        "probe-escalation-policy-violation failed: policy_violation was never escalated (on a "
+        "denied approval of payments.refund (a policy violation: no approval_denied is declared):"
+        " escalations seen: approval_denied->ops@example.com; session returned 'done')"
+    ) in reason, reason
+
+
+def test_with_approval_denied_declared_a_forbidden_tool_forces_policy_violation(
+    pytester: pytest.Pytester,
+) -> None:
+    data = manifest()
+    data["agents"]["toy"]["escalation"]["approval_denied"] = {"owner": "ops@example.com"}
+    # The denial is approval_denied's event; policy_violation is the forbidden-tool request.
+    project(pytester, "escalate_denials=False", data=data)
+    result, good = run(pytester, "-v")
+    result.stdout.fnmatch_lines(["*::toy::probe-escalation-policy-violation PASSED*"])
+    assert check(good, "GOV-003")["level"] == "proven", check(good, "GOV-003")["reason"]
+    project(pytester, "escalate_denials=False, unknown_tools='retry'", data=data)
+    _, card = run(pytester)
+    assert levels(card) == {**levels(good), "GOV-003": ("declared", False)}
+    reason = check(card, "GOV-003")["reason"]
+    forced = "policy_violation was never escalated (on a request for undeclared tool shell.exec"
+    assert forced in reason, reason
+    assert "denied approval" not in reason, reason
 
 
 def test_a_denied_approval_is_escalated_as_approval_denied(pytester: pytest.Pytester) -> None:

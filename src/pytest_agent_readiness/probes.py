@@ -741,6 +741,12 @@ def _denied_approval(context: ProbeContext) -> tuple[str, Observed, list[Breach]
     return None
 
 
+def _denial_is_policy(context: ProbeContext) -> bool:
+    """Whether a denied approval is this agent's policy_violation event: it has an
+    approval-required tool and declares no ``approval_denied`` state of its own."""
+    return bool(_gated(context)) and "approval_denied" not in (context.agent.escalation or {})
+
+
 def _escalation_probe(state: str) -> Callable[[ProbeContext], Seen]:
     def probe(context: ProbeContext) -> Seen:
         agent = context.agent
@@ -784,27 +790,37 @@ def _escalation_probe(state: str) -> Callable[[ProbeContext], Seen]:
                     "could not be forced (see INF-002)",
                 )
             tries.append(("a budget hit", observed))
-        else:
-            # The events: a denied approval first (the agent's own policy path), then a request
-            # for a tool the manifest does not declare.
+        elif state == "policy_violation" and _denial_is_policy(context):
+            # The event: a denied approval, the agent's own policy path (no approval_denied
+            # state is declared to take it, so policy_violation's owner must hear of it).
             denial = _denied_approval(context)
-            if denial is not None:
-                how, observed, seen = denial
-                breaches += seen
-                tries.append((how, observed))
-            if state == "policy_violation" and not any(
-                owner in _reached(observed, state) for _, observed in tries
-            ):
-                observed = session(
-                    context, _single_call(UNDECLARED_TOOL, context), approve=True, confirm=True
-                )
-                tries.append((f"a request for undeclared tool {UNDECLARED_TOOL}", observed))
-            if not tries:
+            if denial is None:
                 return Seen(
-                    tuple(breaches),
+                    by_construction="no approval-required tool asked for approval, so "
+                    "policy_violation could not be forced by a denied approval (see GOV-004)",
+                )
+            how, observed, seen = denial
+            breaches += seen
+            tries.append((f"{how} (a policy violation: no approval_denied is declared)", observed))
+        elif state == "policy_violation":
+            # The event: a request for a tool the manifest does not declare (a denied approval
+            # is approval_denied's event, proven by its own probe, or there is no
+            # approval-required tool).
+            observed = session(
+                context, _single_call(UNDECLARED_TOOL, context), approve=True, confirm=True
+            )
+            tries.append((f"a request for undeclared tool {UNDECLARED_TOOL}", observed))
+        else:
+            # approval_denied. The event: a denied approval.
+            denial = _denied_approval(context)
+            if denial is None:
+                return Seen(
                     by_construction=f"no tool asks for approval, so {state} could not be "
                     "forced (see GOV-004)",
                 )
+            how, observed, seen = denial
+            breaches += seen
+            tries.append((how, observed))
         for _, observed in tries:
             breaches += _audit(observed, ESCALATION)
         breaches += _escalated(state, owner, tries)
