@@ -315,7 +315,7 @@ def levels(card: dict[str, Any]) -> dict[str, tuple[str, bool]]:
 BROKEN_CONTROLS = [
     # (guards, the check it breaks, what its reason must name)
     ("kill_switch='session_start'", "INF-001", "after the env switch TOY_DISABLED was engaged"),
-    ("kill_switch='never'", "INF-001", "more tool calls (docs.read x"),
+    ("kill_switch='never'", "INF-001", "past the one in flight (docs.read x2): it did not halt"),
     ("max_tool_calls=None", "INF-002", "ran (docs.read, 1 per model turn), over the"),
     ("budget_per_turn=True", "INF-002", "12 tool calls ran (docs.read, 3 per model turn)"),
     ("max_tokens=None", "INF-002", "model calls started after usage passed"),
@@ -330,7 +330,8 @@ BROKEN_CONTROLS = [
     ("silent=frozenset({'budget_exceeded'})", "GOV-003", "budget_exceeded was never escalated"),
     ("silent=frozenset({'policy_violation'})", "GOV-003", "policy_violation was never escalated"),
     (
-        "owners={'budget_exceeded': 'nobody@example.com'}",
+        # One owner wrong, the others as declared.
+        "owners={**toy_agent.Guards().owners, 'budget_exceeded': 'nobody@example.com'}",
         "GOV-003",
         "budget_exceeded on a budget hit reached nobody@example.com, not the declared owner",
     ),

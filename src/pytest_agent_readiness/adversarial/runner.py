@@ -106,8 +106,8 @@ def system_prompt_of(agent: Agent, base_dir: Path) -> str | None:
 def observe(observed: Observed) -> Observation:
     """What the agent did, in the oracles' terms: spans, effects, approvals, escalations."""
     harness = observed.harness
-    granted = {request.tool for request in harness.approvals.requests if request.granted}
-    effects = harness.effects.effects
+    granted = {request.tool for request in observed.approvals if request.granted}
+    effects = observed.effects
     # A declared write's double must record its effects (the approval probe requires it), so
     # for writes the ledger decides even when nothing ran: a call held for approval and denied
     # leaves a span (the OpenAI Agents SDK's, through OpenInference) but no effect.
@@ -136,7 +136,7 @@ def observe(observed: Observed) -> Observation:
     return Observation(
         output="" if returned is None else str(returned),
         tool_calls=tuple(calls),
-        escalations=tuple(Escalation(e.state, e.owner) for e in harness.escalations.events),
+        escalations=tuple(Escalation(e.state, e.owner) for e in observed.escalations),
         refused=observed.result.error is not None,
         span_texts=tuple(texts),
         system_prompt=harness.system_prompt,
