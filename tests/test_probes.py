@@ -315,7 +315,11 @@ def levels(card: dict[str, Any]) -> dict[str, tuple[str, bool]]:
 BROKEN_CONTROLS = [
     # (guards, the check it breaks, what its reason must name)
     ("kill_switch='session_start'", "INF-001", "after the env switch TOY_DISABLED was engaged"),
-    ("kill_switch='never'", "INF-001", "past the one in flight (docs.read x2): it did not halt"),
+    (
+        "kill_switch='never'",
+        "INF-001",
+        "2 more tool calls (docs.read x2) where only the one in flight",
+    ),
     ("max_tool_calls=None", "INF-002", "ran (docs.read, 1 per model turn), over the"),
     ("budget_per_turn=True", "INF-002", "12 tool calls ran (docs.read, 3 per model turn)"),
     ("max_tokens=None", "INF-002", "model calls started after usage passed"),
