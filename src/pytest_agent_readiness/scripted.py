@@ -255,7 +255,8 @@ class ScriptedModel:
         self._used_ids: set[str] = set()
         self._results: dict[str, ToolResult] = {}
         self._next_id = 1
-        self._abandoned = False
+        # An event, not a field under the lock: a script may hold the lock while it waits.
+        self._abandoned = threading.Event()
 
     # -- the model --------------------------------------------------------------------------
 
@@ -266,7 +267,7 @@ class ScriptedModel:
         the last step, and :class:`TurnLimitReached` past ``max_turns``.
         """
         with self._lock:
-            if self._abandoned:
+            if self._abandoned.is_set():
                 raise SessionAbandoned(
                     "the harness abandoned this session: the scripted model gives no more turns"
                 )
@@ -289,8 +290,7 @@ class ScriptedModel:
     def abandon(self) -> None:
         """Give no more turns: a session the harness stopped waiting for (hung, or its outcome
         already known) ends at its next model request instead of running on unobserved."""
-        with self._lock:
-            self._abandoned = True
+        self._abandoned.set()
 
     def record_tool_result(self, result: ToolResult) -> None:
         """Note what the agent sent back for a call; the first result per call id is kept."""
