@@ -308,7 +308,8 @@ def session(
         capture.uninstall()
         model.abandon()  # a session still running ends at its next model request
     observed = Observed(harness, handle, result, recording.trace, *records)
-    context.hung = context.hung or not result.finished
+    # An abandoned session had its verdict: it did not hang the probe.
+    context.hung = context.hung or not (result.finished or result.abandoned)
     context.tools_seen.update(call.name for call in observed.tool_spans())
     if observed.trace.caveats:
         raise ProbeCannotRun("the span capture is incomplete: " + "; ".join(observed.trace.caveats))
