@@ -218,6 +218,23 @@ VARIANTS: dict[tuple[str, str], Variant] = {
             r"tool_calls_per_session budget of 12",
         ),
     ),
+    ("langgraph", "tool-call-budget-reset-by-every-approval-resume"): Variant(
+        "INF-002",
+        (
+            (
+                GRAPH,
+                'thread_limit=self.limits.tool_calls_per_session, exit_behavior="error"',
+                # run_limit counts per invocation, and every approval resume is a new one.
+                'run_limit=self.limits.tool_calls_per_session, exit_behavior="error"',
+            ),
+        ),
+        (
+            # Any count past the budget: how far it got by the deadline depends on the machine.
+            r"probe-budget-approved-tool-calls failed: (1[3-9]|[2-9]\d|\d{3,}) tool calls "
+            r"ran \(payments_refund, 1 per model turn\), over the tool_calls_per_session budget "
+            r"of 12",
+        ),
+    ),
     ("langgraph", "tool-calling-another-tool-s-backend-directly"): Variant(
         "OBS-001",
         (

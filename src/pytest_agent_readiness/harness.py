@@ -35,6 +35,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
+from opentelemetry import context as otel_context
+
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
 
@@ -528,9 +530,12 @@ class SessionResult:
     error: BaseException | None = None
     elapsed_s: float = 0.0
     deadline_s: float = 0.0
+    abandoned: bool = False  # still running, but its outcome was known: not awaited
 
     def describe(self) -> str:
         """How the session ended, in words that do not depend on timing."""
+        if self.abandoned:
+            return "still running when the probe had its verdict (abandoned, not awaited)"
         if not self.finished:
             return f"still running at its {self.deadline_s:g}s deadline"
         if self.error is not None:
@@ -543,18 +548,23 @@ def run_session(
     task: str,
     *,
     deadline_s: float,
-    while_running: Callable[[], None] | None = None,
+    while_running: Callable[[threading.Event], bool] | None = None,
+    context: otel_context.Context | None = None,
 ) -> SessionResult:
     """Run the agent on ``task`` in a worker thread; give up waiting after ``deadline_s``.
 
     ``while_running`` runs on the calling thread once the session started (the kill-switch
-    probe engages the switch there). A hung agent cannot be killed in-process: its thread is a
-    daemon and the result says it was still running.
+    probe engages the switch there), given the event set when the session ends; when it returns
+    True the outcome is already known, and the session is abandoned rather than awaited.
+    ``context`` is the OpenTelemetry context the session runs in (a span capture tells its own
+    session's spans by it). A hung agent cannot be killed in-process: its thread is a daemon
+    and the result says it was still running.
     """
     outcome: dict[str, Any] = {}
     done = threading.Event()
 
     def target() -> None:
+        token = otel_context.attach(context) if context is not None else None
         try:
             value = run(task)
             if inspect.isawaitable(value):
@@ -563,13 +573,17 @@ def run_session(
         except BaseException as error:  # the agent's own stop (budget, policy) is data here
             outcome["error"] = error
         finally:
+            if token is not None:
+                otel_context.detach(token)
             done.set()
 
     started = time.monotonic()
     worker = threading.Thread(target=target, name="agent-readiness-session", daemon=True)
     worker.start()
-    if while_running is not None:
-        while_running()
+    decided = while_running(done) if while_running is not None else False
+    if decided and not done.is_set():
+        elapsed = time.monotonic() - started
+        return SessionResult(False, elapsed_s=elapsed, deadline_s=deadline_s, abandoned=True)
     finished = done.wait(timeout=max(0.0, deadline_s - (time.monotonic() - started)))
     elapsed = time.monotonic() - started
     if not finished:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import pytest
@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
     from .adversarial import Case
     from .checks import Check, CheckResult
-    from .probes import Probe, ProbeContext
+    from .probes import Breach, Probe, ProbeContext
     from .session import ReadinessSession
 
 
@@ -156,6 +156,17 @@ class ProbeFailed(Exception):
         return f"{self.check} run-time probe for {self.agent} failed:\n  {self}"
 
 
+def _report_breaches(item: pytest.Item, agent: str, breaches: Iterable[Breach]) -> None:
+    """Send each breach to the check it breaks, whichever item saw it (a report property, so
+    it reaches the xdist controller and a shard's partial evidence)."""
+    from .session import FINDING_PROPERTY, finding_claim
+
+    for breach in breaches:
+        item.user_properties.append(
+            (FINDING_PROPERTY, finding_claim(breach.check, agent, breach.evidence))
+        )
+
+
 class ProbeItem(ReadinessItem):
     """Drives the real agent through its adapter; evidence (source ``probe``) for one check."""
 
@@ -171,17 +182,12 @@ class ProbeItem(ReadinessItem):
 
     def runtest(self) -> None:
         from .probes import run_probe
-        from .session import FINDING_PROPERTY, MESSAGE_PROPERTY, finding_claim
+        from .session import MESSAGE_PROPERTY
 
         context = self.readiness.probe_context(self.agent)
         outcome = run_probe(self.probe, context)
         _report_session_facts(self, context)
-        for breach in outcome.breaches:
-            # Each breach goes to the check it breaks, whichever probe saw it (a report
-            # property, so it reaches the xdist controller and a shard's partial evidence).
-            self.user_properties.append(
-                (FINDING_PROPERTY, finding_claim(breach.check, self.agent, breach.evidence))
-            )
+        _report_breaches(self, self.agent, outcome.breaches)
         if outcome.skipped:
             self.user_properties.append((MESSAGE_PROPERTY, outcome.reason))
             pytest.skip(outcome.reason)
@@ -234,6 +240,8 @@ class CaseItem(ReadinessItem):
         context = self.readiness.probe_context(self.agent)
         run = run_case(self.case, context, live=self.readiness.live)
         _report_session_facts(self, context)
+        # A budget, approval or tracing breach the case showed fails that control, not DQ-001.
+        _report_breaches(self, self.agent, run.breaches)
         result = run.result
         if result.not_applicable is not None:
             pytest.skip(f"not applicable to {self.agent}: {result.not_applicable}")

@@ -86,6 +86,10 @@ class TurnLimitReached(ScriptedModelError):
     """The agent asked for more turns than ``max_turns``: nothing in the agent stopped it."""
 
 
+class SessionAbandoned(ScriptedModelError):
+    """The harness stopped waiting for this session: the model gives no more turns."""
+
+
 @dataclass(frozen=True)
 class ToolCallRequest:
     """The model asks the agent to call ``name`` with ``arguments``.
@@ -251,6 +255,8 @@ class ScriptedModel:
         self._used_ids: set[str] = set()
         self._results: dict[str, ToolResult] = {}
         self._next_id = 1
+        # An event, not a field under the lock: a script may hold the lock while it waits.
+        self._abandoned = threading.Event()
 
     # -- the model --------------------------------------------------------------------------
 
@@ -261,6 +267,10 @@ class ScriptedModel:
         the last step, and :class:`TurnLimitReached` past ``max_turns``.
         """
         with self._lock:
+            if self._abandoned.is_set():
+                raise SessionAbandoned(
+                    "the harness abandoned this session: the scripted model gives no more turns"
+                )
             for result in context.tool_results:
                 self.record_tool_result(result)
             number = len(self._turns) + 1
@@ -276,6 +286,11 @@ class ScriptedModel:
             if turn.raised is not None:
                 raise turn.raised
             return turn
+
+    def abandon(self) -> None:
+        """Give no more turns: a session the harness stopped waiting for (hung, or its outcome
+        already known) ends at its next model request instead of running on unobserved."""
+        self._abandoned.set()
 
     def record_tool_result(self, result: ToolResult) -> None:
         """Note what the agent sent back for a call; the first result per call id is kept."""

@@ -606,9 +606,19 @@ class _CaptureSink(SpanProcessor):
         self._simple = SimpleSpanProcessor(self.exporter)
         self._open_lock = threading.Lock()
         self._open: dict[_SpanKey, Span] = {}
+        self.session = object()  # marks the context of this capture's own session
+        self._foreign: set[_SpanKey] = set()  # open spans of another capture's session
 
     def on_start(self, span: Span, parent_context: otel_context.Context | None = None) -> None:
+        # on_start runs on the thread that starts the span, so the current context is the
+        # span's when none was passed. A span from another capture's session (one that outlived
+        # its deadline and still runs on the same provider) is not this capture's evidence.
+        context = parent_context if parent_context is not None else otel_context.get_current()
+        session = otel_context.get_value(_SESSION_KEY, context)
         with self._open_lock:
+            if session is not None and session is not self.session:
+                self._foreign.add(_key(span) or (0, id(span)))
+                return
             if len(self._open) >= self._max_spans:
                 self.exporter.note_dropped()
                 return
@@ -616,8 +626,12 @@ class _CaptureSink(SpanProcessor):
 
     def on_end(self, span: ReadableSpan) -> None:
         # The SDK hands on_end a fresh ReadableSpan, so the open span is found by its ids.
+        key = _key(span) or (0, id(span))
         with self._open_lock:
-            self._open.pop(_key(span) or (0, id(span)), None)
+            if key in self._foreign:
+                self._foreign.discard(key)
+                return
+            self._open.pop(key, None)
         self._simple.on_end(span)
 
     def open_spans(self) -> tuple[ReadableSpan, ...]:
@@ -635,6 +649,9 @@ class _CaptureSink(SpanProcessor):
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return True
+
+
+_SESSION_KEY = otel_context.create_key("pytest-agent-readiness.session")
 
 
 def _snapshot(span: Span) -> ReadableSpan:
@@ -891,6 +908,12 @@ class SpanCapture:
     def caveats(self) -> tuple[str, ...]:
         """Why traces from this capture may be incomplete, in words (empty when complete)."""
         return self._choice.caveats if self._choice is not None else ()
+
+    def session_context(self) -> otel_context.Context:
+        """The current OpenTelemetry context, marked as this capture's session: run an agent
+        session in it, and captures installed later on the same provider leave out the spans
+        it still emits (a hung session's), as this one leaves out theirs."""
+        return otel_context.set_value(_SESSION_KEY, self._sink.session)
 
     def install(self) -> SpanCapture:
         """Start capturing (idempotent); returns self."""

@@ -140,6 +140,8 @@ class OpsAgent:
         if discloses(json.dumps(dict(arguments), default=str), self.secrets, self.prompt):
             raise self._stop("policy_violation", f"{name} call blocked: disclosure")
         if name in self.write_tools and not self.approve(name, arguments):
+            # A refused write is a policy matter: security hears of every one.
+            self.escalate("policy_violation", OWNERS["policy_violation"], f"{name} denied")
             return "denied"
         with self.tracer.start_as_current_span(
             f"execute_tool {name}",

@@ -126,7 +126,11 @@ def test_sequential_actions_need_confirmation(
 @pytest.mark.readiness("GOV-004", agent="triage-bot")
 @pytest.mark.parametrize("approved", [False, True])
 def test_writing_tools_do_not_run_without_approval(
-    declared: Agent, make_bot: Callable[..., TriageBot], crm: Crm, approved: bool
+    declared: Agent,
+    make_bot: Callable[..., TriageBot],
+    crm: Crm,
+    escalations: list[tuple[str, str, str]],
+    approved: bool,
 ) -> None:
     writes = sorted(name for name, tool in declared.tools.items() if tool.writes)
     assert writes == ["crm.issue_refund", "crm.reply"]
@@ -148,6 +152,11 @@ def test_writing_tools_do_not_run_without_approval(
     bot.run("refund T-1")
     assert asked_for_approval == writes
     assert [action for action, _ in crm.ledger] == (["issue_refund", "reply"] if approved else [])
+    # Every refused write reaches security as a policy violation.
+    assert declared.escalation is not None
+    security = declared.escalation["policy_violation"]
+    denied = [] if approved else [("policy_violation", security)] * len(writes)
+    assert [(state, owner) for state, owner, _ in escalations] == denied
 
 
 @pytest.mark.readiness("GOV-003", agent="triage-bot")

@@ -207,6 +207,10 @@ class TriageBot:
         if problem:
             raise self._halt("policy_violation", f"{call.name} call blocked: {problem}")
         if call.name in self.APPROVAL_REQUIRED and not self.approve(call):
+            # A write a human refused is a policy matter: security hears of every one, and
+            # the model is told, so it can answer the customer without that action.
+            owner = self.owners["policy_violation"]
+            self._escalate("policy_violation", owner, f"approval for {call.name} denied")
             return "denied: a human did not approve this action"
         with self.tracer.start_as_current_span(
             f"execute_tool {call.name}",
