@@ -20,10 +20,7 @@ first positional argument); otherwise the variable or attribute the call is assi
 (``def build_triage_bot(): return Agent(...)``, a leading ``build_``, ``make_``, ``create_``,
 ``new_`` or ``get_`` dropped). Names compare case-insensitively with runs of anything but
 letters and digits only (``Triage Bot``, ``TriageBot``, ``triage_bot`` and ``triage-bot`` are one).
-A literal name no manifest key matches is unregistered. An agent named only by its variable or
-function, or not at all, is claimed by a manifest key no other agent matched (one agent built in
-one place is the one the manifest declares, whatever its variable is called); the agents left
-over once every key is claimed are unregistered.
+A call whose name no manifest key matches, or with no name, is unregistered.
 
 A ``# agent-readiness: ignore <reason>`` comment on any line of the statement that builds the
 agent opts it out; the reason is required (an ignore without one is reported as such).
@@ -154,32 +151,13 @@ class SourceScan:
 
 
 def unregistered(scan: SourceScan, declared: Collection[str]) -> list[ConstructedAgent]:
-    """The agents of ``scan`` the manifest's ``declared`` keys do not account for.
-
-    An agent whose name (literal, variable or function) matches a key is that key's. A literal
-    ``name=`` no key matches is unregistered: the code says which agent it is. An agent named
-    only by where it is built (``agent = Agent(...)``) or not at all is claimed by a key no agent
-    matched, in file order: teams rarely name the variable after the manifest key, and one
-    agent built in one place is the one the manifest declares. What is left over is
-    unregistered. Ignored agents are never counted.
-    """
+    """The agents of ``scan`` that no key of ``declared`` names and no ignore comment excuses."""
     keys = {match_key(name) for name in declared}
-    counted = [agent for agent in scan.agents if agent.ignored is None]
-    matched = {
-        match_key(agent.name)
-        for agent in counted
-        if agent.name is not None and match_key(agent.name) in keys
-    }
-    unclaimed = len(keys - matched)
-    strays: list[ConstructedAgent] = []
-    for agent in counted:
-        if agent.name is not None and match_key(agent.name) in keys:
-            continue
-        if agent.named_by != "name=" and unclaimed > 0:
-            unclaimed -= 1
-            continue
-        strays.append(agent)
-    return strays
+    return [
+        agent
+        for agent in scan.agents
+        if agent.ignored is None and (agent.name is None or match_key(agent.name) not in keys)
+    ]
 
 
 def _local_modules(root: Path) -> frozenset[str]:
