@@ -346,6 +346,6 @@ def test_unknown_format_names_the_valid_ones() -> None:
 
     assert isinstance(raised.value, ValueError)
     assert str(raised.value) == (
-        "unknown report format 'pdf'; expected one of: github, html, junit, markdown, sarif"
+        "unknown report format 'pdf'; expected one of: badge, github, html, junit, markdown, sarif"
     )
     assert raised.value.format == "pdf"

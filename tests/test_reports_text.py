@@ -130,7 +130,11 @@ def _visible(text: str) -> str:
     )
 
 
-ALL_RENDERERS: dict[str, Callable[[Mapping[str, Any]], str]] = {**RENDERERS, "text": render_text}
+# Every renderer that prints project text (the badge prints only the verdict and the total).
+ALL_RENDERERS: dict[str, Callable[[Mapping[str, Any]], str]] = {
+    **{name: render for name, render in RENDERERS.items() if name != "badge"},
+    "text": render_text,
+}
 
 
 @pytest.mark.parametrize("renderer", ALL_RENDERERS)
