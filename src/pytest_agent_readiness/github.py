@@ -540,27 +540,11 @@ class GitHubClient:
 
     def iter_issue_comments(self, repo: str, number: int) -> Iterator[IssueComment]:
         """Yield the comments of issue or PR ``number`` oldest first, following ``Link: next``."""
-        url: str | None = self._url(f"/repos/{_repo_path(repo)}/issues/{int(number)}/comments")
-        params: dict[str, str | int] | None = {"per_page": PER_PAGE}
-        for _ in range(MAX_COMMENT_PAGES):
-            if url is None:
-                return
-            response = self.request("GET", url, params=params)
-            page = _json(response, self._token)
-            if not isinstance(page, list):
-                raise GitHubApiError(
-                    f"GET {server_text(url, self._token, SERVER_TEXT_CHARS)}: expected a JSON "
-                    "list of comments",
-                    status=200,
-                )
-            for item in page:
-                comment = _parse_comment(item)
-                if comment is not None:
-                    yield comment
-            next_link = response.links.get("next", {}).get("url")
-            url = self._checked_next_url(next_link) if next_link else None
-            params = None  # the next link carries them
-        raise GitHubApiError(f"more than {MAX_COMMENT_PAGES} pages of comments; giving up")
+        path = f"/repos/{_repo_path(repo)}/issues/{int(number)}/comments"
+        for item in self.iter_list(path):
+            comment = _parse_comment(item)
+            if comment is not None:
+                yield comment
 
     def pull_request_head_sha(self, repo: str, number: int) -> str:
         """The commit at the head of pull request ``number`` now."""
