@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 import yaml
+from opentelemetry import context as otel_context
+from opentelemetry import trace as trace_api
 
 from pytest_agent_readiness import AgentHandle, Harness
 from pytest_agent_readiness.manifest import load_manifest
@@ -142,6 +144,46 @@ def test_a_hung_session_neither_leaks_spans_into_the_next_nor_gets_more_turns(
     assert second.result.finished
     assert [call.name for call in second.tool_spans()] == [READ]
     assert refused, "the abandoned session was given another model turn"
+
+
+@pytest.mark.parametrize("parent", ["same-thread context", "parent span only"])
+def test_a_stray_span_whose_parent_context_is_built_by_a_bridge_stays_out(
+    tmp_path: Path, registry: SpanCaptureRegistry, released: threading.Event, parent: str
+) -> None:
+    # Span bridges (OpenInference's for the OpenAI Agents SDK) start each child span with a
+    # context they build from the parent span alone, so it lacks what marks the session. A
+    # session the harness gave up on can still start such spans while the next one records.
+    stray_emitted = threading.Event()
+
+    def hung(harness: Harness, task: str) -> str:
+        tracer = harness.tracer_provider.get_tracer("bridge")
+        root = tracer.start_span("agent run")  # started while this session was recorded
+        released.wait(EVENT_WAIT_S)
+        built = trace_api.set_span_in_context(root, otel_context.Context())
+        if parent == "same-thread context":
+            built = trace_api.set_span_in_context(trace_api.INVALID_SPAN, otel_context.Context())
+        child = tracer.start_span(
+            f"execute_tool {READ}",
+            context=built,
+            attributes={"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": READ},
+        )
+        child.end()
+        root.end()
+        stray_emitted.set()
+        return "done"
+
+    def next_one(harness: Harness, task: str) -> str:
+        released.set()
+        assert stray_emitted.wait(EVENT_WAIT_S)
+        with tool_span(harness, READ):
+            harness.effects.record(READ, {"doc": "faq"})
+        return "done"
+
+    first = session(context_for(tmp_path, registry, hung, deadline_s=0.2), one_call())
+    assert not first.result.finished
+    second = session(context_for(tmp_path, registry, next_one), one_call())
+    assert [call.name for call in second.tool_spans()] == [READ]
+    assert len(second.trace.spans) == 1, [span.name for span in second.trace.spans]
 
 
 def test_a_kill_switch_probe_stops_waiting_at_the_first_call_past_the_one_in_flight(

@@ -610,11 +610,16 @@ class _CaptureSink(SpanProcessor):
         self._foreign: set[_SpanKey] = set()  # open spans of another capture's session
 
     def on_start(self, span: Span, parent_context: otel_context.Context | None = None) -> None:
-        # on_start runs on the thread that starts the span, so the current context is the
-        # span's when none was passed. A span from another capture's session (one that outlived
-        # its deadline and still runs on the same provider) is not this capture's evidence.
-        context = parent_context if parent_context is not None else otel_context.get_current()
-        session = otel_context.get_value(_SESSION_KEY, context)
+        # A span from another capture's session (one that outlived its deadline, or that a
+        # probe abandoned on its verdict, still running on the same provider) is not this
+        # capture's evidence. Span bridges (OpenInference's for the OpenAI Agents SDK) pass a
+        # parent context built from the parent span alone, which lacks the session mark; on_start
+        # runs on the thread that starts the span, whose current context has it.
+        session = None
+        if parent_context is not None:
+            session = otel_context.get_value(_SESSION_KEY, parent_context)
+        if session is None:
+            session = otel_context.get_value(_SESSION_KEY)
         with self._open_lock:
             if session is not None and session is not self.session:
                 self._foreign.add(_key(span) or (0, id(span)))
@@ -626,12 +631,15 @@ class _CaptureSink(SpanProcessor):
 
     def on_end(self, span: ReadableSpan) -> None:
         # The SDK hands on_end a fresh ReadableSpan, so the open span is found by its ids.
+        # A span that started before this capture subscribed (or that was dropped at the cap)
+        # is not recorded at its end either.
         key = _key(span) or (0, id(span))
         with self._open_lock:
             if key in self._foreign:
                 self._foreign.discard(key)
                 return
-            self._open.pop(key, None)
+            if self._open.pop(key, None) is None:
+                return
         self._simple.on_end(span)
 
     def open_spans(self) -> tuple[ReadableSpan, ...]:
