@@ -7,9 +7,20 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pytest
 
-if TYPE_CHECKING:
-    from _pytest._code.code import ExceptionInfo, TerminalRepr
+from .names import (
+    CASE_PROPERTY,
+    EVIDENCE_PROPERTY,
+    FINDING_PROPERTY,
+    INCOMPLETE_PROPERTY,
+    MESSAGE_PROPERTY,
+    TOOLS_PROPERTY,
+    case_claim,
+    claim,
+    finding_claim,
+)
 
+if TYPE_CHECKING:
+    from ._pytest_compat import TerminalRepr
     from .adversarial import Case
     from .checks import Check, CheckResult
     from .probes import Probe, ProbeContext
@@ -113,7 +124,7 @@ class ReadinessItem(pytest.Item):
 
     def repr_failure(
         self,
-        excinfo: ExceptionInfo[BaseException],
+        excinfo: pytest.ExceptionInfo[BaseException],
         style: Any = None,
     ) -> str | TerminalRepr:
         if isinstance(excinfo.value, (Judged, ProbeFailed, CaseFailed)):
@@ -159,7 +170,6 @@ class ProbeItem(ReadinessItem):
     run_order = 1
 
     def __init__(self, *, agent: str, probe: Probe, **kwargs: Any) -> None:
-        from .session import EVIDENCE_PROPERTY, claim
 
         super().__init__(**kwargs)
         self.agent = agent
@@ -168,7 +178,6 @@ class ProbeItem(ReadinessItem):
 
     def runtest(self) -> None:
         from .probes import run_probe
-        from .session import FINDING_PROPERTY, MESSAGE_PROPERTY, finding_claim
 
         context = self.readiness.probe_context(self.agent)
         outcome = run_probe(self.probe, context)
@@ -216,7 +225,6 @@ class CaseItem(ReadinessItem):
     run_order = 1
 
     def __init__(self, *, agent: str, suite: str, case: Case, **kwargs: Any) -> None:
-        from .session import CASE_PROPERTY, case_claim
 
         super().__init__(**kwargs)
         self.agent = agent
@@ -226,7 +234,6 @@ class CaseItem(ReadinessItem):
 
     def runtest(self) -> None:
         from .adversarial.runner import run_case
-        from .session import MESSAGE_PROPERTY
 
         context = self.readiness.probe_context(self.agent)
         run = run_case(self.case, context, live=self.readiness.live)
@@ -299,7 +306,6 @@ def _raise_judgement(judgement: Judgement) -> None:
 def _report_session_facts(item: ReadinessItem, context: ProbeContext) -> None:
     """What the item's sessions showed beyond its verdict, as report properties (so they reach
     the controller under xdist): the tools the agent used, and whether a session hung."""
-    from .session import INCOMPLETE_PROPERTY, TOOLS_PROPERTY
 
     if context.tools_seen:
         tools = ",".join(sorted(context.tools_seen))
