@@ -261,6 +261,29 @@ def test_every_import_goes_the_allowed_direction() -> None:
     assert direction_problems(import_graph(SOURCE)) == []
 
 
+def absolute_self_imports(root: Path) -> list[str]:
+    """Each import of the package by its full name from inside it, TYPE_CHECKING blocks included
+    (code that init writes into users' projects is text here, not an import)."""
+    found: list[str] = []
+    for name, path in package_modules(root).items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = (
+                [node.module or ""]
+                if isinstance(node, ast.ImportFrom) and not node.level
+                else [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else []
+            )
+            found += [
+                f"{name}:{node.lineno} imports {n}" for n in names if n.split(".")[0] == root.name
+            ]
+    return found
+
+
+def test_the_package_imports_itself_relatively() -> None:
+    assert absolute_self_imports(SOURCE) == []
+
+
 def test_private_pytest_imports_live_in_one_module() -> None:
     assert private_pytest_imports(SOURCE) == []
     compat = (SOURCE / "_pytest_compat.py").read_text(encoding="utf-8")

@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from pytest_agent_readiness.integrations import IntegrationUnavailable
-from pytest_agent_readiness.scripted import ModelContext, ScriptedModel, ToolResult
+from ..scripted import ModelContext, ScriptedModel, ToolResult
+from . import IntegrationUnavailable
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider

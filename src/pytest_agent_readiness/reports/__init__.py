@@ -6,11 +6,11 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
-from pytest_agent_readiness.reports.annotations import render_annotations, wrap_untrusted
-from pytest_agent_readiness.reports.html import render_html
-from pytest_agent_readiness.reports.junit import render_junit
-from pytest_agent_readiness.reports.markdown import render_markdown
-from pytest_agent_readiness.reports.sarif import render_sarif
+from .annotations import render_annotations, wrap_untrusted
+from .html import render_html
+from .junit import render_junit
+from .markdown import render_markdown
+from .sarif import render_sarif
 
 __all__ = [
     "RENDERERS",
