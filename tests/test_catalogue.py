@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from conftest import Project, agent_of, with_waiver
-from pytest_agent_readiness.catalogue import BUILTIN_CHECKS, contact_problem, person_problem
+from pytest_agent_readiness.catalogue import BUILTIN_CHECKS
 from pytest_agent_readiness.checks import CheckResult
+from pytest_agent_readiness.people import contact_problem, person_problem
 
 Mutate = Callable[[dict[str, Any]], None]
 

@@ -14,8 +14,9 @@ import pytest
 
 from _scorecards import HOSTILE_STRINGS, hostile_scorecard, ready_scorecard, sample_scorecard
 from conftest import UNREADY_EXAMPLE, copy_example
-from pytest_agent_readiness.cli import REPORT_FORMATS, main, render_report
+from pytest_agent_readiness.cli import main
 from pytest_agent_readiness.diff import diff_as_json, diff_scorecards, render_diff_text
+from pytest_agent_readiness.report_formats import REPORT_FORMATS, render_report
 from pytest_agent_readiness.reports import render_markdown
 from pytest_agent_readiness.scorecard import dumps, load_scorecard
 

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from conftest import Project, agent_of, run_cli
+from pytest_agent_readiness.files import write_atomic
 from pytest_agent_readiness.lock import prompt_sha256
-from pytest_agent_readiness.scorecard import write_atomic
 from test_catalogue import result
 from test_cli import write_scorecard
 

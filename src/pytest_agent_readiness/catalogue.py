@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from .checks import Check, CheckContext, Finding
+from .lock import LOCK_COMMAND, record_hint
 from .model import (
     ALERT_SIGNALS,
     BOARD_METRICS,
@@ -27,110 +28,21 @@ from .model import (
     stage_index,
 )
 from .paths import OutsideRepository
+from .people import EMAIL, NAMED_EMAIL, contact_problem, person_problem
+from .waivers import waiver_problem
 
 PERMISSION_REVIEW_MAX_AGE_DAYS = 90
-WAIVER_MAX_DAYS_AHEAD = 90
 
-_EMAIL = re.compile(r"^[^<>@\s]+@[^<>@\s]+\.[^<>@\s]+$")
-_NAMED_EMAIL = re.compile(r"^(?P<name>[^<>@]+?)\s*<(?P<email>[^<>@\s]+@[^<>@\s]+\.[^<>@\s]+)>$")
-_PLACEHOLDERS = frozenset(
-    {
-        "tbd",
-        "tba",
-        "todo",
-        "fixme",
-        "n/a",
-        "na",
-        "none",
-        "null",
-        "unknown",
-        "owner",
-        "someone",
-        "anyone",
-        "nobody",
-        "admin",
-        "xxx",
-        "changeme",
-        "?",
-        "-",
-        "team",
-        "me",
-        "us",
-        "test",
-    }
-)
-# Words that name a group rather than a person.
-_GROUP_WORDS = frozenset(
-    {
-        "team",
-        "teams",
-        "group",
-        "squad",
-        "department",
-        "dept",
-        "oncall",
-        "on-call",
-        "support",
-        "ops",
-        "devops",
-        "sre",
-        "engineering",
-        "everyone",
-        "all",
-        "staff",
-        "rota",
-        "committee",
-        "owners",
-        "guild",
-        "channel",
-        "list",
-    }
-)
-_NO_REPLY = re.compile(r"^(no-?reply|do-?not-?reply)@", re.IGNORECASE)
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _CALLABLE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 _SEMVER = re.compile(r"^(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?$")
 
 
-def person_problem(name: str | None) -> str | None:
-    """Why ``name`` does not name a person, or None when it does."""
-    if name is None or not name.strip():
-        return "the name is empty"
-    cleaned = name.strip()
-    if cleaned.lower() in _PLACEHOLDERS:
-        return f"'{cleaned}' is a placeholder, not a person"
-    if not re.search(r"[^\W\d_]{2,}", cleaned):
-        return f"'{cleaned}' is not a person's name"
-    if "@" in cleaned:
-        return f"'{cleaned}' is an address, not a person's name"
-    words = {word for word in re.split(r"[\s_/]+", cleaned.lower()) if word}
-    group = words & _GROUP_WORDS
-    if group:
-        return f"'{cleaned}' names a group ('{sorted(group)[0]}'), not a person"
-    return None
-
-
-def contact_problem(contact: str | None) -> str | None:
-    """Why ``contact`` is not a reachable address ('a@b.c' or 'Name <a@b.c>'), or None."""
-    if contact is None or not contact.strip():
-        return "no contact given"
-    text = contact.strip()
-    if text.lower() in _PLACEHOLDERS:
-        return f"'{text}' is a placeholder, not a contact"
-    named = _NAMED_EMAIL.match(text)
-    address = named.group("email") if named else text
-    if not _EMAIL.match(address):
-        return f"'{text}' is not an e-mail address"
-    if _NO_REPLY.match(address):
-        return f"'{text}' is a no-reply address: nobody reads it"
-    return None
-
-
 def _owner_problem(owner: Owner) -> str | None:
     if owner.raw is not None:
-        named = _NAMED_EMAIL.match(owner.raw.strip())
+        named = NAMED_EMAIL.match(owner.raw.strip())
         if named is None:
-            if _EMAIL.match(owner.raw.strip()):
+            if EMAIL.match(owner.raw.strip()):
                 return (
                     f"owner '{owner.raw}' is a bare address with no person; write "
                     "owner: {name: <a person>, email: <their address>}"
@@ -147,7 +59,7 @@ def _owner_problem(owner: Owner) -> str | None:
 
 def _owner_name(owner: Owner) -> str:
     if owner.raw is not None:
-        named = _NAMED_EMAIL.match(owner.raw.strip())
+        named = NAMED_EMAIL.match(owner.raw.strip())
         return named.group("name") if named else owner.raw
     return owner.name or ""
 
@@ -350,21 +262,6 @@ def check_agents_registered(agent: Agent, context: CheckContext) -> Finding:
     )
 
 
-def waiver_problem(approved_by: str, reason: str, expires: str, today: date) -> str | None:
-    """Why a waiver is not acceptable on ``today``, or None."""
-    problem = person_problem(approved_by)
-    if problem:
-        return f"approver {problem}"
-    if len(reason.strip()) < 10 or reason.strip().lower() in _PLACEHOLDERS:
-        return "the reason does not say why the risk is accepted"
-    expiry = _parse_date(expires)
-    if expiry < today:
-        return f"expired on {expiry}"
-    if (expiry - today).days > WAIVER_MAX_DAYS_AHEAD:
-        return f"expires {expiry}, more than {WAIVER_MAX_DAYS_AHEAD} days ahead"
-    return None
-
-
 def check_waivers(agent: Agent, context: CheckContext) -> Finding:
     """GOV-007: the agent's waivers name an approver and a reason and have not expired."""
     own = [w for w in context.manifest.waivers if w.agent == agent.name]
@@ -483,9 +380,6 @@ def check_prompts(agent: Agent, context: CheckContext) -> Finding:
         if unreadable:
             return Finding.missing(unreadable, *path, "path")
         if prompt.rollback_to is None:
-            # Imported here: lock imports scorecard, which imports scoring, which imports this.
-            from .lock import LOCK_COMMAND, record_hint
-
             return Finding.missing(
                 f"prompt {prompt.path} has no rollback_to version: when you release the next "
                 f"version, keep {prompt.version} as its rollback_to and run `{LOCK_COMMAND}` "

@@ -10,6 +10,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from .lock import LockError, lock_path_for, read_lock, verify
 from .model import Agent, Dimension, Manifest, Stage
 from .paths import ManifestPaths
 
@@ -45,8 +46,6 @@ class CheckContext:
         """The prompt lock's problem as text (an unreadable lock), and every prompt finding.
 
         Read once per assessment: every agent's checks consult the same lock."""
-        from .lock import LockError, lock_path_for, read_lock, verify
-
         try:
             path = lock_path_for(self.manifest)
             lock = read_lock(path, display=path.name) if path.is_file() else None

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from . import __version__
+from .report_formats import REPORT_FORMATS, render_report
 
 if TYPE_CHECKING:
     from .github import GitHubClient, GitHubEnv, WorkflowRunOrigin
@@ -216,7 +217,6 @@ def _init_lock(manifest_path: Path) -> str:
     return f"wrote {manifest_path.parent / LOCK_NAME}: the prompt pinned by hash at 1.0.0"
 
 
-REPORT_FORMATS = ("text", "json", "markdown", "junit", "sarif", "github", "html", "badge")
 DIFF_FORMATS = ("text", "markdown", "json")
 FAIL_ON = ("blocker", "not-ready", "never")
 
@@ -242,33 +242,11 @@ def _is_ready(scorecard: Mapping[str, Any]) -> bool:
     return view(scorecard).ready
 
 
-def render_report(
-    format: str, scorecard: Mapping[str, Any], *, base: Mapping[str, Any] | None = None
-) -> str:
-    """``scorecard`` rendered in ``format`` (one of :data:`REPORT_FORMATS`); ``base`` only for
-    markdown, where it adds the change against the base branch's scorecard."""
-    from .reports import RENDERERS, render_markdown
-    from .reports.terminal import render_text
-    from .scorecard import dumps
-
-    if base is not None and format != "markdown":
-        raise ValueError(f"a base scorecard only applies to the markdown format, not {format!r}")
-    if format == "text":
-        return render_text(scorecard)
-    if format == "json":
-        return dumps(scorecard)
-    if format == "markdown":
-        return render_markdown(scorecard, base=base)
-    if format not in RENDERERS:
-        raise ValueError(f"unknown report format {format!r}; expected one of: {REPORT_FORMATS}")
-    return RENDERERS[format](scorecard)
-
-
 def _write(text: str, output: str | None, out: TextIO, option: str = "--output") -> None:
     if not output:
         out.write(text)
         return
-    from .scorecard import write_atomic
+    from .files import write_atomic
 
     path = Path(output)
     if path.is_dir():

@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pytest_agent_readiness.model import DIMENSIONS
-from pytest_agent_readiness.reports._text import (
+from .model import DIMENSIONS
+from .reports._text import (
     LEVELS,
     AgentView,
     CheckView,

@@ -30,7 +30,7 @@ _REGISTRY = pytest.StashKey["SpanCaptureRegistry"]()
 
 
 def _registry(config: pytest.Config) -> SpanCaptureRegistry:
-    from .plugin import SESSION_PLUGIN_NAME
+    from .names import SESSION_PLUGIN_NAME
 
     session = config.pluginmanager.get_plugin(SESSION_PLUGIN_NAME)
     if session is not None:
@@ -47,7 +47,7 @@ def _registry(config: pytest.Config) -> SpanCaptureRegistry:
 def readiness_manifest(request: pytest.FixtureRequest) -> Manifest:
     """The project's manifest: the one ``--readiness`` loaded, else the rootdir's."""
     from .manifest import ManifestError, load_manifest
-    from .plugin import SESSION_PLUGIN_NAME
+    from .names import SESSION_PLUGIN_NAME
     from .session import readiness_manifest_path
 
     config = request.config

@@ -22,7 +22,7 @@ from urllib.parse import quote, urljoin, urlsplit
 
 import requests
 
-from pytest_agent_readiness import __version__
+from . import __version__
 
 DEFAULT_API_URL = "https://api.github.com"
 DEFAULT_SERVER_URL = "https://github.com"

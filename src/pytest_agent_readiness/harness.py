@@ -37,6 +37,9 @@ from urllib.parse import urlsplit
 
 from opentelemetry import context as otel_context
 
+# Re-exported (explicitly, for type checkers): `harness.AgentHandle` is a public path.
+from .handle import AgentHandle as AgentHandle
+
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
 
@@ -82,20 +85,6 @@ def find_adapters(namespaces: Iterable[object]) -> dict[str, Callable[[Harness],
 
 class AdapterError(Exception):
     """An adapter is missing, raises, or returns something the harness cannot run."""
-
-
-@dataclass(frozen=True)
-class AgentHandle:
-    """What an adapter returns: how to run the agent, and which tools it really has.
-
-    ``tools`` maps each tool the agent can call to benign sample arguments the scripted model
-    uses when it asks for that tool (the probes need calls the tool accepts). ``close`` runs
-    after each session.
-    """
-
-    run: Callable[[str], Any]
-    tools: Mapping[str, Mapping[str, object]] | None = None
-    close: Callable[[], None] | None = None
 
 
 def as_handle(made: object, adapter_name: str) -> AgentHandle:

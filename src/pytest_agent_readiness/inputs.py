@@ -80,7 +80,7 @@ def waivers_not_applied(manifest: Manifest, shown: str, today: date) -> list[str
     not a typo): the waiver lifts nothing, GOV-007 fails for the agent, and an expired one
     fails the gate. The reasons are the gate's own (``waiver_problem``).
     """
-    from .catalogue import waiver_problem
+    from .waivers import waiver_problem
 
     problems: list[str] = []
     for waiver in manifest.waivers:

@@ -36,10 +36,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal, cast
 
+from .files import write_atomic
 from .model import Agent, Manifest
 from .paths import ManifestPaths, OutsideRepository, manifest_root, resolve_inside
 from .schemacheck import certainly_valid, shipped_schema
-from .scorecard import write_atomic
 
 __all__ = [
     "HASHING",

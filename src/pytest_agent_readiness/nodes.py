@@ -7,9 +7,20 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pytest
 
-if TYPE_CHECKING:
-    from _pytest._code.code import ExceptionInfo, TerminalRepr
+from .names import (
+    CASE_PROPERTY,
+    EVIDENCE_PROPERTY,
+    FINDING_PROPERTY,
+    INCOMPLETE_PROPERTY,
+    MESSAGE_PROPERTY,
+    TOOLS_PROPERTY,
+    case_claim,
+    claim,
+    finding_claim,
+)
 
+if TYPE_CHECKING:
+    from ._pytest_compat import TerminalRepr
     from .adversarial import Case
     from .checks import Check, CheckResult
     from .probes import Breach, Probe, ProbeContext
@@ -113,7 +124,7 @@ class ReadinessItem(pytest.Item):
 
     def repr_failure(
         self,
-        excinfo: ExceptionInfo[BaseException],
+        excinfo: pytest.ExceptionInfo[BaseException],
         style: Any = None,
     ) -> str | TerminalRepr:
         if isinstance(excinfo.value, (Judged, ProbeFailed, CaseFailed)):
@@ -159,8 +170,6 @@ class ProbeFailed(Exception):
 def _report_breaches(item: pytest.Item, agent: str, breaches: Iterable[Breach]) -> None:
     """Send each breach to the check it breaks, whichever item saw it (a report property, so
     it reaches the xdist controller and a shard's partial evidence)."""
-    from .session import FINDING_PROPERTY, finding_claim
-
     for breach in breaches:
         item.user_properties.append(
             (FINDING_PROPERTY, finding_claim(breach.check, agent, breach.evidence))
@@ -173,7 +182,6 @@ class ProbeItem(ReadinessItem):
     run_order = 1
 
     def __init__(self, *, agent: str, probe: Probe, **kwargs: Any) -> None:
-        from .session import EVIDENCE_PROPERTY, claim
 
         super().__init__(**kwargs)
         self.agent = agent
@@ -182,7 +190,6 @@ class ProbeItem(ReadinessItem):
 
     def runtest(self) -> None:
         from .probes import run_probe
-        from .session import MESSAGE_PROPERTY
 
         context = self.readiness.probe_context(self.agent)
         outcome = run_probe(self.probe, context)
@@ -225,7 +232,6 @@ class CaseItem(ReadinessItem):
     run_order = 1
 
     def __init__(self, *, agent: str, suite: str, case: Case, **kwargs: Any) -> None:
-        from .session import CASE_PROPERTY, case_claim
 
         super().__init__(**kwargs)
         self.agent = agent
@@ -235,7 +241,6 @@ class CaseItem(ReadinessItem):
 
     def runtest(self) -> None:
         from .adversarial.runner import run_case
-        from .session import MESSAGE_PROPERTY
 
         context = self.readiness.probe_context(self.agent)
         run = run_case(self.case, context, live=self.readiness.live)
@@ -317,7 +322,6 @@ def _raise_judgement(judgement: Judgement) -> None:
 def _report_session_facts(item: ReadinessItem, context: ProbeContext) -> None:
     """What the item's sessions showed beyond its verdict, as report properties (so they reach
     the controller under xdist): the tools the agent used, and whether a session hung."""
-    from .session import INCOMPLETE_PROPERTY, TOOLS_PROPERTY
 
     if context.tools_seen:
         tools = ",".join(sorted(context.tools_seen))

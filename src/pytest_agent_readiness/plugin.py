@@ -12,28 +12,22 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from .names import (
+    MARKERS,
+    OPTION_AS_OF,
+    OPTION_ENABLE,
+    OPTION_JSON,
+    OPTION_LIVE,
+    OPTION_MANIFEST,
+    OPTION_PROBE_TIMEOUT,
+    OPTION_REPORT,
+    OPTION_SHARD,
+    OPTION_STRICT,
+    SESSION_PLUGIN_NAME,
+)
+
 if TYPE_CHECKING:
     from .checks import Check
-
-OPTION_ENABLE = "readiness"
-OPTION_MANIFEST = "readiness_manifest"
-OPTION_JSON = "readiness_json"
-OPTION_AS_OF = "readiness_as_of"
-OPTION_PROBE_TIMEOUT = "readiness_probe_timeout"
-OPTION_LIVE = "readiness_live"
-OPTION_SHARD = "readiness_shard"
-OPTION_REPORT = "readiness_report"
-OPTION_STRICT = "readiness_strict"
-SESSION_PLUGIN_NAME = "agent-readiness-session"
-
-MARKER_READINESS = "readiness"
-MARKER_ADVERSARIAL = "adversarial"
-MARKERS = (
-    "readiness(check, agent=None): a passing test is run-time evidence for the readiness check "
-    "`check` (e.g. 'INF-001') for `agent` (every agent when omitted); a failing one fails it.",
-    "adversarial(suite, agent=None): the test is one adversarial case of `suite` for `agent` "
-    "(every agent that declares the suite when omitted); it counts toward the suite's pass rate.",
-)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

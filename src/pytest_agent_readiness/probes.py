@@ -25,9 +25,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from .handle import AgentHandle
 from .harness import (
     AdapterError,
-    AgentHandle,
     ApprovalDesk,
     ApprovalRequest,
     ConfirmationDesk,

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-from .catalogue import waiver_problem
 from .checks import Check, CheckContext, CheckRegistry, CheckResult, Evidence, Finding
 from .model import DIMENSIONS, Agent, Dimension, Manifest, Waiver, next_stage, stage_index
+from .waivers import waiver_problem
 from .yamlsource import format_doc_path
 
 WAIVER_WARNING_DAYS = 14

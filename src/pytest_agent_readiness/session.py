@@ -13,12 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from ._pytest_compat import bestrelpath, determine_setup_from
+
 if TYPE_CHECKING:
     from .adversarial import Case, Suite
     from .adversarial.results import ImportedResult
     from .spans import SpanCaptureRegistry
 
-from .checks import Check, CheckRegistry, CheckResult, EvidenceSource
+from .checks import Check, CheckRegistry, CheckResult
 from .evidence import Judge, RunEvidence
 from .harness import find_adapters
 from .inputs import (
@@ -28,60 +30,51 @@ from .inputs import (
     registry_of,
 )
 from .manifest import MANIFEST_NAME
+from .marks import adversarial_mark_problem, agents_declaring, readiness_mark_problem
 from .model import Manifest
+from .names import (
+    CASE_PROPERTY,
+    DESELECTED_OUTPUT,
+    EVIDENCE_PROPERTY,
+    FINDING_PROPERTY,
+    INCOMPLETE_PROPERTY,
+    JUDGED_LOCATIONS,
+    JUDGED_OUTPUT,
+    LOADED_INPUT,
+    MARKER_ADVERSARIAL,
+    MARKER_READINESS,
+    MESSAGE_PROPERTY,
+    OPTION_AS_OF,
+    OPTION_JSON,
+    OPTION_LIVE,
+    OPTION_MANIFEST,
+    OPTION_PROBE_TIMEOUT,
+    OPTION_REPORT,
+    OPTION_SHARD,
+    OPTION_STRICT,
+    TOOLS_PROPERTY,
+    case_claim,
+    claim,
+    parse_case_claim,
+    parse_claim,
+    parse_finding_claim,
+)
 from .paths import OutsideRepository, declared_at, repository_root, resolve_inside
-from .plugin import MARKER_ADVERSARIAL, MARKER_READINESS, OPTION_STRICT
-from .probes import SESSION_DEADLINE_S, Probe, ProbeContext, probes_for
-from .scoring import Assessment, applicable
-
-EVIDENCE_PROPERTY = "agent_readiness"
-TOOLS_PROPERTY = "agent_readiness_tools"
-INCOMPLETE_PROPERTY = "agent_readiness_incomplete"
-JUDGED_OUTPUT = "agent_readiness_judged"
-JUDGED_LOCATIONS = "agent_readiness_judged_locations"
-DESELECTED_OUTPUT = "agent_readiness_deselected"
-# xdist workerinput: the manifest, suites and imports the controller loaded, pickled.
-LOADED_INPUT = "agent_readiness_loaded"
-CASE_PROPERTY = "agent_readiness_case"
-MESSAGE_PROPERTY = "agent_readiness_message"
-FINDING_PROPERTY = "agent_readiness_finding"
-
-
-def finding_claim(check_id: str, agent: str, evidence: str) -> str:
-    """How a probe says it saw ``check_id`` broken for ``agent`` (evidence in words)."""
-    return f"{check_id} {agent} {evidence}"
-
-
-def parse_finding_claim(text: str) -> tuple[str, str, str]:
-    """The (check, agent, evidence) of a :func:`finding_claim`."""
-    check_id, agent, evidence = [*text.split(" ", 2), "", ""][:3]
-    return check_id, agent, evidence
-
-
-def case_claim(agent: str, suite: str, case_id: str, source: str) -> str:
-    """How an item says which adversarial case of which suite it ran."""
-    return f"{agent} {suite} {case_id} {source}"
-
-
-def parse_case_claim(text: str) -> tuple[str, str, str, str]:
-    """The (agent, suite, case id, source) of a :func:`case_claim`."""
-    agent, suite, case_id, source = text.split(" ", 3)
-    return agent, suite, case_id, source
-
-
-def claim(check_id: str, agent: str, source: EvidenceSource) -> str:
-    """How an item says which check it is evidence for (a report property, so it crosses xdist)."""
-    return f"{check_id} {agent} {source}"
-
-
-def parse_claim(text: str) -> tuple[str, str, EvidenceSource]:
-    """The (check, agent, source) of a :func:`claim`."""
-    check_id, agent, source = [*text.split(" "), "test"][:3]
-    return check_id, agent, "probe" if source == "probe" else "test"
+from .probes import SESSION_DEADLINE_S, Probe, ProbeContext
+from .runplan import (
+    RunCounts,
+    RunPlan,
+    in_shard,
+    incomplete_reasons,
+    planned_cases,
+    planned_checks,
+    planned_probes,
+)
+from .scoring import Assessment
 
 
 def _as_of(config: pytest.Config) -> date:
-    text = config.getoption("readiness_as_of") or config.getini("readiness_as_of")
+    text = config.getoption(OPTION_AS_OF) or config.getini(OPTION_AS_OF)
     if not text:
         return date.today()
     try:
@@ -93,7 +86,7 @@ def _as_of(config: pytest.Config) -> date:
 
 
 def _shard(config: pytest.Config) -> tuple[int, int] | None:
-    text = config.getoption("readiness_shard") or config.getini("readiness_shard")
+    text = config.getoption(OPTION_SHARD) or config.getini(OPTION_SHARD)
     if not text:
         return None
     index, _, count = str(text).partition("/")
@@ -105,7 +98,7 @@ def _shard(config: pytest.Config) -> tuple[int, int] | None:
 
 
 def _probe_timeout(config: pytest.Config) -> float:
-    text = config.getoption("readiness_probe_timeout") or config.getini("readiness_probe_timeout")
+    text = config.getoption(OPTION_PROBE_TIMEOUT) or config.getini(OPTION_PROBE_TIMEOUT)
     if not text:
         return SESSION_DEADLINE_S
     try:
@@ -172,27 +165,18 @@ def _space_form_problem(config: pytest.Config) -> str | None:
 def _setup_without_plugin_values(config: pytest.Config) -> tuple[Path, Path | None] | None:
     """The rootdir and ini file pytest finds from the run's real test paths alone.
 
-    pytest has no public API for this: ``_pytest.config.findpaths.determine_setup`` is
-    private (checked against pytest 9.2; its keyword arguments changed across 8.x, hence the
-    filtering); when it cannot be called, nothing is refused.
+    pytest has no public API for this (see :mod:`._pytest_compat`); when its private function
+    cannot be called, nothing is refused.
     """
-    import inspect
-
-    try:
-        from _pytest.config.findpaths import determine_setup
-
-        offered: dict[str, Any] = {
+    return determine_setup_from(
+        {
             "inifile": config.option.inifilename,
             "override_ini": config.option.override_ini,
             "args": list(config.option.file_or_dir or []),
             "rootdir_cmd_arg": config.option.rootdir or None,
             "invocation_dir": config.invocation_params.dir,
         }
-        accepted = inspect.signature(determine_setup).parameters
-        found = determine_setup(**{k: v for k, v in offered.items() if k in accepted})
-    except Exception:  # a private API that moved: never refuse a run on a guess
-        return None
-    return Path(found[0]), (Path(found[1]) if found[1] is not None else None)
+    )
 
 
 def _output_path_problem(option: str, path: Path) -> str | None:
@@ -244,7 +228,7 @@ def _ini_location(inipath: Path | None, name: str) -> str:
 def readiness_manifest_path(config: pytest.Config) -> Path:
     """The manifest to read: the option's, the ini's (inside its repository), else the one at
     the rootdir, which must not link out of its repository."""
-    named = _path_option(config, "readiness_manifest")
+    named = _path_option(config, OPTION_MANIFEST)
     if named is not None:
         return named
     root = config.rootpath
@@ -260,12 +244,12 @@ def readiness_manifest_path(config: pytest.Config) -> Path:
 
 def _report_targets(config: pytest.Config, *, remove_stale: bool) -> tuple[tuple[str, Path], ...]:
     """``--readiness-report FORMAT=PATH`` values (or the ini list), checked at configure time."""
-    from .cli import REPORT_FORMATS
+    from .report_formats import REPORT_FORMATS
 
-    values: list[str] = config.getoption("readiness_report") or []
+    values: list[str] = config.getoption(OPTION_REPORT) or []
     from_ini = not values
     if from_ini:
-        values = list(config.getini("readiness_report") or [])
+        values = list(config.getini(OPTION_REPORT) or [])
     targets: list[tuple[str, Path]] = []
     for value in values:
         format, _, target = str(value).partition("=")
@@ -275,7 +259,7 @@ def _report_targets(config: pytest.Config, *, remove_stale: bool) -> tuple[tuple
                 f"{', '.join(REPORT_FORMATS)}, got {value!r}"
             )
         if from_ini:
-            path = _ini_path(config, "readiness_report", target, str(value))
+            path = _ini_path(config, OPTION_REPORT, target, str(value))
         else:
             path = Path(config.invocation_params.dir, target)
         problem = _output_path_problem("--readiness-report", path)
@@ -292,8 +276,6 @@ def _report_targets(config: pytest.Config, *, remove_stale: bool) -> tuple[tuple
 def display_path(path: Path, rootdir: Path) -> str:
     """``path`` relative to ``rootdir`` with '/' separators, as pytest writes node ids (so a
     manifest outside the rootdir is ``../policy/agent-readiness.yaml``)."""
-    from _pytest.pathlib import bestrelpath
-
     return Path(bestrelpath(rootdir.resolve(), path.resolve())).as_posix()
 
 
@@ -356,7 +338,7 @@ class ReadinessSession:
         misled = _space_form_problem(config)
         if misled:
             raise pytest.UsageError(misled)
-        json_path = _path_option(config, "readiness_json")
+        json_path = _path_option(config, OPTION_JSON)
         problem = json_path and _output_path_problem("--readiness-json", json_path)
         if problem:
             raise pytest.UsageError(problem)
@@ -400,7 +382,7 @@ class ReadinessSession:
             json_path=json_path,
             suites=suites,
             imported=imported,
-            live=bool(config.getoption("readiness_live") or config.getini("readiness_live")),
+            live=bool(config.getoption(OPTION_LIVE) or config.getini(OPTION_LIVE)),
             strict=bool(config.getoption(OPTION_STRICT) or config.getini(OPTION_STRICT)),
             manifest_file=manifest_path.resolve(),
             manifest_nodeid=shown,
@@ -425,65 +407,22 @@ class ReadinessSession:
     # -- what the run is expected to contain ------------------------------------------------
     def planned(self) -> list[tuple[str, Check]]:
         """(agent, check) pairs, one readiness item each, in report order."""
-        return [
-            (name, check)
-            for name in sorted(self.manifest.agents)
-            for check in self.registry.ordered()
-            if applicable(check, self.manifest.agents[name])
-        ]
+        return planned_checks(self.manifest, self.registry)
 
     def planned_probes(self) -> list[tuple[str, Probe]]:
         """(agent, probe) pairs, one probe item each, for agents that declare an adapter."""
-        return [
-            (name, probe)
-            for name in sorted(self.manifest.agents)
-            for probe in probes_for(self.manifest.agents[name])
-        ]
+        return planned_probes(self.manifest)
 
     def planned_cases(self) -> list[tuple[str, str, Case]]:
         """(agent, suite, case): the declared suites' cases, for agents with an adapter."""
-        planned: list[tuple[str, str, Case]] = []
-        for name in sorted(self.manifest.agents):
-            agent = self.manifest.agents[name]
-            if agent.adapter is None or agent.adversarial is None:
-                continue
-            for suite in agent.adversarial.suites:
-                planned.extend((name, suite, case) for case in self.suites[suite].cases)
-        return planned
-
-    def in_shard(self, nodeids: Sequence[str]) -> set[str]:
-        """The share of probe and case items this shard runs: every N-th in node-id order."""
-        if self.shard is None:
-            return set(nodeids)
-        index, count = self.shard
-        return {nodeid for k, nodeid in enumerate(sorted(nodeids)) if k % count == index - 1}
+        return planned_cases(self.manifest, self.suites)
 
     def expected_nodeids(self) -> set[str]:
-        if self.shard is not None:
-            return self.in_shard(sorted(self._driven_nodeids()))
-        base = self.manifest_nodeid
-        cases = {
-            f"{base}::{agent}::adversarial-{suite}::{case.id}"
-            for agent, suite, case in self.planned_cases()
-        }
-        checks = {f"{base}::{agent}::{check.id}" for agent, check in self.planned()}
-        probes = {f"{base}::{agent}::probe-{probe.name}" for agent, probe in self.planned_probes()}
-        return checks | probes | cases | {f"{base}::gate"}
+        return self.plan().expected_nodeids(self.shard)
 
-    def _driven_nodeids(self) -> set[str]:
-        return set(self._driven_agents())
-
-    def _driven_agents(self) -> dict[str, str]:
-        """The node id of every planned probe and adversarial case, with the agent it drives."""
-        base = self.manifest_nodeid
-        driven = {
-            f"{base}::{agent}::probe-{probe.name}": agent for agent, probe in self.planned_probes()
-        }
-        driven.update(
-            (f"{base}::{agent}::adversarial-{suite}::{case.id}", agent)
-            for agent, suite, case in self.planned_cases()
-        )
-        return driven
+    def plan(self) -> RunPlan:
+        """The items this run of the manifest collects."""
+        return RunPlan(self.manifest, self.registry, self.suites, self.manifest_nodeid)
 
     # -- run-time probes ----------------------------------------------------------------------
     def spans(self) -> SpanCaptureRegistry:
@@ -520,7 +459,7 @@ class ReadinessSession:
         # ask for it instead of guessing, before anything is expected or judged.
         self.manifest_nodeid = ManifestFile.from_parent(session, path=self.manifest_file).nodeid
         self.expected = frozenset(self.expected_nodeids())
-        self.driven = self._driven_agents()
+        self.driven = self.plan().driven_agents()
         self._session = session
 
     @pytest.hookimpl(tryfirst=True)
@@ -580,7 +519,7 @@ class ReadinessSession:
                 for i in items
                 if isinstance(i, ReadinessItem) and not isinstance(i, (CheckItem, GateItem))
             ]
-            mine = self.in_shard(driven)
+            mine = in_shard(driven, self.shard)
             items[:] = [
                 item
                 for item in items
@@ -614,7 +553,7 @@ class ReadinessSession:
 
         if self.shard is not None:
             # A shard runs its share of the probes and cases, and no check or gate item.
-            mine = self.in_shard([i.nodeid for i in items if i.nodeid in self.driven])
+            mine = in_shard([i.nodeid for i in items if i.nodeid in self.driven], self.shard)
             items = [i for i in items if i.nodeid in mine]
         elif self.is_worker:
             items = [i for i in items if not isinstance(i, (CheckItem, GateItem))]
@@ -659,15 +598,13 @@ class ReadinessSession:
 
     def _report_judgement(self, hook: Any, nodeid: str, location: tuple[Any, ...]) -> None:
         """The setup, call and teardown reports of one check or gate item, from its judgement."""
-        from _pytest.reports import TestReport
-
         from .nodes import judge
 
         outcome, longrepr, xfail_reason = judge(self, nodeid)
         hook.pytest_runtest_logstart(nodeid=nodeid, location=location)
         keywords: dict[str, Any] = {}  # one for the item's three reports
         for when in ("setup", "call", "teardown"):
-            report = TestReport(
+            report = pytest.TestReport(
                 nodeid=nodeid,
                 location=location,
                 keywords=keywords,
@@ -701,7 +638,9 @@ class ReadinessSession:
         for item in items:
             claims: list[tuple[str, str]] = []
             for mark in item.iter_markers(MARKER_READINESS):
-                problem = self._mark_problem(mark)
+                problem = readiness_mark_problem(
+                    mark.args, mark.kwargs, self.registry.checks, self.manifest
+                )
                 if problem:
                     path, line, _ = item.location
                     problems.append(f"{path}:{(line or 0) + 1}: {item.nodeid}: {problem}")
@@ -713,14 +652,16 @@ class ReadinessSession:
             for check_id, agent in sorted(set(claims)):
                 item.user_properties.append((EVIDENCE_PROPERTY, claim(check_id, agent, "test")))
             for mark in item.iter_markers(MARKER_ADVERSARIAL):
-                problem = self._adversarial_mark_problem(mark)
+                problem = adversarial_mark_problem(
+                    mark.args, mark.kwargs, self.suites, self.manifest
+                )
                 if problem:
                     path, line, _ = item.location
                     problems.append(f"{path}:{(line or 0) + 1}: {item.nodeid}: {problem}")
                     continue
                 suite = mark.kwargs["suite"]
                 agent = mark.kwargs.get("agent")
-                for name in [agent] if agent else self._agents_declaring(suite):
+                for name in [agent] if agent else agents_declaring(self.manifest, suite):
                     item.user_properties.append(
                         (
                             CASE_PROPERTY,
@@ -731,43 +672,6 @@ class ReadinessSession:
             raise pytest.UsageError(
                 "invalid @pytest.mark.readiness marks:\n" + "\n".join(f"  {p}" for p in problems)
             )
-
-    def _agents_declaring(self, suite: str) -> list[str]:
-        return sorted(
-            name
-            for name, agent in self.manifest.agents.items()
-            if agent.adversarial is not None and suite in agent.adversarial.suites
-        )
-
-    def _adversarial_mark_problem(self, mark: pytest.Mark) -> str | None:
-        if mark.args or "suite" not in mark.kwargs:
-            return "expected @pytest.mark.adversarial(suite='name', agent='name')"
-        extra = sorted(set(mark.kwargs) - {"suite", "agent"})
-        if extra:
-            return f"unexpected argument {extra[0]!r}; expected suite= and agent="
-        suite = mark.kwargs["suite"]
-        if suite not in self.suites:
-            return f"unknown suite '{suite}' (valid: {', '.join(sorted(self.suites))})"
-        agent = mark.kwargs.get("agent")
-        if agent is not None and agent not in self.manifest.agents:
-            return f"unknown agent '{agent}' (valid: {', '.join(sorted(self.manifest.agents))})"
-        if agent is None and not self._agents_declaring(suite):
-            return f"no agent declares suite '{suite}'"
-        return None
-
-    def _mark_problem(self, mark: pytest.Mark) -> str | None:
-        if len(mark.args) != 1 or not isinstance(mark.args[0], str):
-            return "expected @pytest.mark.readiness('CHECK-ID', agent='name')"
-        extra = sorted(set(mark.kwargs) - {"agent"})
-        if extra:
-            return f"unexpected argument {extra[0]!r}; expected only agent="
-        check_id = mark.args[0]
-        if check_id not in self.registry.checks:
-            return f"unknown check '{check_id}' (valid: {', '.join(sorted(self.registry.checks))})"
-        agent = mark.kwargs.get("agent")
-        if agent is not None and agent not in self.manifest.agents:
-            return f"unknown agent '{agent}' (valid: {', '.join(sorted(self.manifest.agents))})"
-        return None
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.nodeid in self.expected and (report.when == "call" or report.outcome != "passed"):
@@ -847,39 +751,17 @@ class ReadinessSession:
         return next(r for r in score.results if r.check.id == check_id)
 
     def _incomplete_reasons(self, exitstatus: int | pytest.ExitCode) -> list[str]:
-        import hashlib
-
-        reasons: list[str] = []
-        try:
-            current = hashlib.sha256(self.manifest_file.read_bytes()).hexdigest()
-        except OSError:
-            current = None
-        if current != self.manifest.sha256:
-            reasons.append(f"the manifest {self.manifest.path} changed during the run")
-        reasons.extend(self.worker_crashes)
-        reasons.extend(sorted(self.timed_out))
-        if exitstatus == pytest.ExitCode.INTERRUPTED:
-            reasons.append("the run was interrupted")
-        if exitstatus == pytest.ExitCode.INTERNAL_ERROR:
-            reasons.append("pytest hit an internal error")
-        if self.collection_errors:
-            reasons.append(f"{self.collection_errors} collection error(s)")
-        if self.deselected:
-            reasons.append(
-                f"{self.deselected} readiness check(s) deselected (-k/-m): a filtered run "
-                "cannot certify readiness"
-            )
-        if self.evidence_deselected:
-            reasons.append(
-                f"{self.evidence_deselected} evidence test(s) deselected (-k/-m): a filtered run "
-                "cannot certify readiness"
-            )
-        missing = self.expected - self.ran
-        if missing and not self.deselected:
-            reasons.append(
-                f"{len(missing)} readiness check(s) did not run (e.g. {sorted(missing)[0]})"
-            )
-        return reasons
+        counts = RunCounts(
+            worker_crashes=self.worker_crashes,
+            timed_out=self.timed_out,
+            interrupted=exitstatus == pytest.ExitCode.INTERRUPTED,
+            internal_error=exitstatus == pytest.ExitCode.INTERNAL_ERROR,
+            collection_errors=self.collection_errors,
+            deselected=self.deselected,
+            evidence_deselected=self.evidence_deselected,
+            missing=frozenset(self.expected - self.ran),
+        )
+        return incomplete_reasons(self.manifest, self.manifest_file, counts)
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
@@ -912,7 +794,7 @@ class ReadinessSession:
         if self.json_path is not None:
             self._write_output(session, "--readiness-json", self.json_path, dumps(self.scorecard))
         if self.reports:
-            from .cli import render_report
+            from .report_formats import render_report
 
             for format, path in self.reports:
                 text = render_report(format, self.scorecard)
@@ -949,7 +831,7 @@ class ReadinessSession:
     def _write_output(self, session: pytest.Session, option: str, path: Path, text: str) -> None:
         """Write one of the run's outputs; a path that cannot be written is the user's to fix
         (a usage error naming it), never an internal error and never a silent success."""
-        from .scorecard import write_atomic
+        from .files import write_atomic
 
         try:
             write_atomic(path, text)

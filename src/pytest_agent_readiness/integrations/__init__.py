@@ -13,4 +13,4 @@ class IntegrationUnavailable(ImportError):
     """The framework an integration needs is not installed; the message says what to install."""
 
 
-from pytest_agent_readiness.integrations._shared import recording_double  # noqa: E402
+from ._shared import recording_double  # noqa: E402

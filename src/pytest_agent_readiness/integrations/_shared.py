@@ -11,7 +11,7 @@ from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from pytest_agent_readiness.harness import Harness
+    from ..harness import Harness
 
 __all__ = ["ToolEffects", "inside", "recording_double", "sample_arguments"]
 

@@ -32,9 +32,9 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from pytest_agent_readiness.harness import AgentHandle, Harness
-from pytest_agent_readiness.integrations import IntegrationUnavailable
-from pytest_agent_readiness.scripted import ModelContext, ScriptedModel, ToolResult
+from ..handle import AgentHandle
+from ..scripted import ModelContext, ScriptedModel, ToolResult
+from . import IntegrationUnavailable
 
 if TYPE_CHECKING:
     from langchain_core.callbacks import BaseCallbackHandler
@@ -43,6 +43,8 @@ if TYPE_CHECKING:
     from langchain_core.tools import BaseTool
     from langgraph.runtime import RunControl
     from opentelemetry.sdk.trace import TracerProvider
+
+    from ..harness import Harness
 
 __all__ = [
     "DEFAULT_RECURSION_LIMIT",

@@ -30,16 +30,16 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext, suppress
 from typing import TYPE_CHECKING, Any
 
-from pytest_agent_readiness.harness import AgentHandle
-from pytest_agent_readiness.integrations import IntegrationUnavailable
-from pytest_agent_readiness.integrations._shared import ToolEffects, inside, sample_arguments
-from pytest_agent_readiness.scripted import ModelContext, ScriptedModel, ToolResult
+from ..handle import AgentHandle
+from ..scripted import ModelContext, ScriptedModel, ToolResult
+from . import IntegrationUnavailable
+from ._shared import ToolEffects, inside, sample_arguments
 
 if TYPE_CHECKING:
     from agents import Agent, ModelResponse, RunHooks
     from opentelemetry.sdk.trace import TracerProvider
 
-    from pytest_agent_readiness.harness import Harness
+    from ..harness import Harness
 
 __all__ = [
     "INSTALL_HINT",

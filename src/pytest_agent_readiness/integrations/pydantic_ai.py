@@ -22,10 +22,10 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from pytest_agent_readiness.harness import AgentHandle
-from pytest_agent_readiness.integrations import IntegrationUnavailable
-from pytest_agent_readiness.integrations._shared import ToolEffects, inside, sample_arguments
-from pytest_agent_readiness.scripted import ModelContext, ScriptedModel, ToolResult
+from ..handle import AgentHandle
+from ..scripted import ModelContext, ScriptedModel, ToolResult
+from . import IntegrationUnavailable
+from ._shared import ToolEffects, inside, sample_arguments
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from pydantic_ai.models.instrumented import InstrumentationSettings
     from pydantic_ai.toolsets import AbstractToolset
 
-    from pytest_agent_readiness.harness import Harness
+    from ..harness import Harness
 
 __all__ = [
     "INSTALL_HINT",

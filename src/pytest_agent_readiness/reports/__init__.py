@@ -6,12 +6,12 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
-from pytest_agent_readiness.reports.annotations import render_annotations, wrap_untrusted
-from pytest_agent_readiness.reports.badge import render_badge
-from pytest_agent_readiness.reports.html import render_html
-from pytest_agent_readiness.reports.junit import render_junit
-from pytest_agent_readiness.reports.markdown import render_markdown
-from pytest_agent_readiness.reports.sarif import render_sarif
+from .annotations import render_annotations, wrap_untrusted
+from .badge import render_badge
+from .html import render_html
+from .junit import render_junit
+from .markdown import render_markdown
+from .sarif import render_sarif
 
 __all__ = [
     "RENDERERS",

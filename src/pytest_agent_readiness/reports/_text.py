@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pytest_agent_readiness.model import DIMENSIONS
+from ..model import DIMENSIONS
 
 DIMENSION_LABELS: Mapping[str, str] = {
     "governance": "Governance",

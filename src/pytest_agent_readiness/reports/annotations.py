@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pytest_agent_readiness.reports._text import (
+from ._text import (
     AgentView,
     CheckView,
     Finding,

@@ -10,7 +10,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from pytest_agent_readiness.reports._text import score_text, view
+from ._text import score_text, view
 
 __all__ = ["BADGE_COLOURS", "BADGE_LABEL", "render_badge"]
 

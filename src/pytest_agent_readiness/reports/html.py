@@ -16,8 +16,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from pytest_agent_readiness.model import DIMENSIONS
-from pytest_agent_readiness.reports._text import (
+from ..model import DIMENSIONS
+from ._text import (
     DIMENSION_LABELS,
     MAX_SCORE,
     AgentView,

@@ -13,8 +13,8 @@ from typing import Any
 
 from junit_xml import TestCase, TestSuite, to_xml_report_string
 
-from pytest_agent_readiness.model import DIMENSIONS
-from pytest_agent_readiness.reports._text import (
+from ..model import DIMENSIONS
+from ._text import (
     AgentView,
     CheckView,
     ScorecardView,

@@ -16,9 +16,9 @@ from urllib.parse import quote
 
 # diff.py reads scorecards through this package's views: import the module, not its names, so
 # either side can be imported first.
-from pytest_agent_readiness import diff as scorecard_diff
-from pytest_agent_readiness.model import DIMENSIONS
-from pytest_agent_readiness.reports._text import (
+from .. import diff as scorecard_diff
+from ..model import DIMENSIONS
+from ._text import (
     DIMENSION_LABELS,
     AgentView,
     CheckView,
@@ -35,7 +35,7 @@ from pytest_agent_readiness.reports._text import (
 )
 
 if TYPE_CHECKING:
-    from pytest_agent_readiness.diff import CheckDelta, ScorecardDiff, ScoreDelta
+    from ..diff import CheckDelta, ScorecardDiff, ScoreDelta
 
 # Caps on single untrusted strings, so one absurd value cannot crowd out the rest of the report.
 _NAME_LIMIT = 120

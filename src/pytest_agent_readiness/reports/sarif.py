@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
-from pytest_agent_readiness.reports._text import (
+from ._text import (
     DIMENSION_LABELS,
     AgentView,
     CheckView,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pytest_agent_readiness.reports._text import (
+from ._text import (
     AgentView,
     ScorecardView,
     inert_lines,

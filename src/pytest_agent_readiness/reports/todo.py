@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pytest_agent_readiness.reports._text import clip, one_line, view
+from ._text import clip, one_line, view
 
 # A to-do line stays one terminal line's worth; the failure above it has the whole reason.
 _REASON_CHARS = 150
