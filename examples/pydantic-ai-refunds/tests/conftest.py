@@ -7,6 +7,7 @@ from typing import Any
 from refunds import INSTRUCTIONS, Backends, DisclosureGuard, RefundAgent
 
 from pytest_agent_readiness import AgentHandle, Harness, adapter
+from pytest_agent_readiness.monitor import wire_monitor
 
 SAMPLES: dict[str, dict[str, object]] = {
     "orders.lookup": {"order_id": "A-1"},
@@ -49,4 +50,5 @@ def refund_agent(harness: Harness) -> AgentHandle:
         tracer_provider=harness.tracer_provider,
         guard=DisclosureGuard(harness.protected, harness.system_prompt or INSTRUCTIONS),
     )
+    wire_monitor(harness)  # the alert monitor: suspends through the kill switch
     return AgentHandle(run=agent.run, tools={name: SAMPLES[name] for name in agent.tool_names})
