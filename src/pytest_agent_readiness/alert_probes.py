@@ -79,7 +79,12 @@ def _provocation(context: ProbeContext, signal: str) -> Provocation | None:
         if gated:
             name = gated[0]
             return Provocation(name, lambda: _arguments(context, name), approve=False)
-        return Provocation(UNDECLARED_TOOL, lambda: {})
+
+        def forbidden(harness: Harness) -> None:
+            # The harness's own model asks: the request is the event, whatever the agent does.
+            harness.alert_events.emit(signal, UNDECLARED_TOOL, "request for an undeclared tool")
+
+        return Provocation(UNDECLARED_TOOL, lambda: {}, before_call=forbidden)
     if signal == "unexpected_data_access":
         for name in _present(context):
             scope = agent.tools[name].data_scope
@@ -143,6 +148,10 @@ def _clean_model() -> ScriptedModel:
     return ScriptedModel([TextReply("done")], max_turns=5)
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
+
+
 def _calls_after(observed: Observed, since_ns: int) -> int:
     spans = [call for call in observed.tool_spans() if call.start_ns > since_ns]
     effects = [e for e in observed.harness.effects.effects if e.at_ns > since_ns]
@@ -179,14 +188,16 @@ def _alert_probe(alert: Alert) -> Callable[[ProbeContext], Seen]:
                 sessions, breaches = _drive(context, alert, provocation, watch, switch, needed)
             except KillSwitchError as error:
                 raise ProbeCannotRun(str(error)) from None
-        for observed in sessions:
-            breaches += [b for b in _audit(observed, ALERTS) if b.check != ALERTS]
         clock = (
             f"on harness.clock, moved {window_s(alert.window) // 2}s of the {alert.window} window "
             "between sessions"
             if watch.clock.reads
             else "the monitor never read harness.clock (its own clock)"
         )
+        # Which clock the window was counted on travels with every finding of this check.
+        breaches = [Breach(b.check, f"{b.evidence} [{clock}]") for b in breaches]
+        for observed in sessions:
+            breaches += [b for b in _audit(observed, ALERTS) if b.check != ALERTS]
         if suspends:
             held = (
                 f"{signal}: suspended after {needed} events ({clock}), refused a new session, "
@@ -300,8 +311,9 @@ def _drive(
         breaches.append(
             Breach(
                 ALERTS,
-                f"{signal}: after the threshold ({watch.events} events) the agent started "
-                f"{watch.requests_after} more model requests and {after} more tool calls",
+                f"{signal}: once {needed} events reached the threshold the agent started "
+                f"{_count(watch.requests_after, 'more model request')} and "
+                f"{_count(after, 'more tool call')} ({watch.events} events in all)",
             )
         )
     # 3. A new session while suspended is refused.
@@ -312,8 +324,8 @@ def _drive(
             Breach(
                 ALERTS,
                 f"{signal}: suspended after {watch.events} events, yet a new session ran "
-                f"({refused.turns_taken} model requests, {len(observed.tool_spans())} tool "
-                "calls)",
+                f"({_count(refused.turns_taken, 'model request')}, "
+                f"{_count(len(observed.tool_spans()), 'tool call')})",
             )
         )
     if not reached:
@@ -345,7 +357,7 @@ def _drive(
                 ALERTS,
                 f"{signal}: released by {operator} ({how}), the agent still did not run "
                 f"(kill switch {'still engaged' if engaged() else 'off'}, "
-                f"{released.turns_taken} model requests)",
+                f"{_count(released.turns_taken, 'model request')})",
             )
         )
     return sessions, breaches

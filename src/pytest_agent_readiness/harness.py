@@ -15,7 +15,8 @@ and gets back something it can call with a task. The factory builds the real age
 - ``harness.clock``: the clock an alert monitor counts its windows on (the alert probes move it,
   so a ``10m`` window never makes a probe wait ten minutes);
 - ``harness.alert_events``: the alert signals this session produced (tool faults, denied
-  approvals, escalations, calls, reads outside a tool's ``data_scope``), for a monitor to count;
+  approvals, escalations, calls, reads outside a tool's ``data_scope``, and the alert probes'
+  requests for undeclared tools), for a monitor to count;
 - ``harness.service(name, make)``: a long-lived service (a monitor) that outlives one session.
 
 Spans alone are not proof (a span can exist for a call that never ran, and a side effect can
@@ -566,8 +567,6 @@ class Harness:
         if escalation.state in ALERT_SIGNALS:
             return  # an alert's own escalation is not another event
         self.alert_events.emit("escalation_loops", escalation.state, escalation.detail)
-        if escalation.state == "policy_violation":
-            self.alert_events.emit("policy_violations", escalation.state, escalation.detail)
 
     def service(self, name: str, make: Callable[[], Service]) -> Service:
         """The long-lived service ``name`` (made once by ``make``): a monitor that must count
