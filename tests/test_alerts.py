@@ -124,7 +124,7 @@ def project(pytester: pytest.Pytester, monitor: str, data: dict[str, Any] | None
         @adapter("toy")
         def toy(harness):
             monitors.wire(harness, {monitor!r})
-            return toy_agent.handle(harness, toy_agent.Guards(), Path(__file__).parent)
+            return toy_agent.handle(harness, toy_agent.Guards(monitor=False), Path(__file__).parent)
     """)
 
 
@@ -168,7 +168,8 @@ SUSPENDING = tuple(s for s in PRODUCIBLE if s != "unusual_call_frequency")
         (
             "per_session",
             "*failed_tool_calls: once 3 events reached the threshold the agent started 2 more "
-            "model requests and 2 more tool calls (5 events in all) ?on harness.clock, moved "
+            "model requests and 2 more tool calls before anything suspended it (5 events in all) "
+            "?on harness.clock, moved "
             "300s of the 10m window between sessions?*",
             PRODUCIBLE,  # the page alert never reached anyone either
         ),

@@ -21,12 +21,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from .harness import AlertFeed, Harness, KillSwitchDriver, KillSwitchError, ManualClock
 from .model import Agent, Alert
 from .monitor import alert_owner, events_to_trip, window_s
 from .probes import (
+    KILL_SWITCH,
     UNDECLARED_TOOL,
     Breach,
     Observed,
@@ -39,15 +41,14 @@ from .probes import (
     _gated,
     _pick,
     _present,
+    _single_call,
     session,
 )
 from .scripted import ModelContext, ScriptedModel, TextReply, ToolCallRequest
 
 ALERTS = "OBS-003"
 OUTSIDE_SCOPE = "outside-the-declared-data-scope"
-# Sessions a probe may run to produce the events it needs (an agent may end a session after
-# each event: a halt on a forbidden tool, a budget).
-MAX_SESSIONS = 12
+# Events past the threshold a suspend probe offers: a monitor that holds lets none happen.
 PAST_THRESHOLD = 3
 
 
@@ -75,10 +76,9 @@ def _provocation(context: ProbeContext, signal: str) -> Provocation | None:
         name = tool
         return Provocation(name, lambda: _arguments(context, name))
     if signal == "policy_violations":
-        gated = _gated(context)
-        if gated:
-            name = gated[0]
-            return Provocation(name, lambda: _arguments(context, name), approve=False)
+        for name in _gated(context):
+            if _asks_approval(context, name):
+                return Provocation(name, partial(_arguments, context, name), approve=False)
 
         def forbidden(harness: Harness) -> None:
             # The harness's own model asks: the request is the event, whatever the agent does.
@@ -99,6 +99,17 @@ def _provocation(context: ProbeContext, signal: str) -> Provocation | None:
     return None
 
 
+def _asks_approval(context: ProbeContext, tool: str) -> bool:
+    """Whether the agent puts a call of ``tool`` through approval (one that runs unasked is
+    approval's finding, GOV-004, and gives no denial to count). A trial session, with its own
+    services and no kill switch, so no monitor of the probe's counts it."""
+    trial = Watch("policy_violations", 1)
+    observed = session(
+        context, _single_call(tool, context), approve=False, before_build=trial.before_build
+    )
+    return any(request.tool == tool for request in observed.harness.approvals.requests)
+
+
 @dataclass
 class Watch:
     """What the probe's sessions share: the clock, the monitor's services, the kill switch,
@@ -111,7 +122,9 @@ class Watch:
     events: int = 0
     harnesses: list[Harness] = field(default_factory=list)
     threshold_ns: int | None = None  # when the event that reached the threshold happened
-    requests_after: int = 0  # model requests the agent made after that
+    engaged: Callable[[], bool] = lambda: False  # whether the kill switch is engaged now
+    requests_late: int = 0  # model requests after the threshold, the switch not yet engaged
+    requests_ignoring: int = 0  # model requests after the threshold, the switch engaged
 
     def before_build(self, harness: Harness) -> None:
         harness.clock = self.clock
@@ -133,7 +146,10 @@ def _model(provocation: Provocation, watch: Watch, *, until_events: int) -> Scri
 
     def step(model_context: ModelContext) -> Any:
         if watch.threshold_ns is not None:
-            watch.requests_after += 1
+            if watch.engaged():
+                watch.requests_ignoring += 1
+            else:
+                watch.requests_late += 1
         if watch.events >= until_events:
             return TextReply("done")
         if provocation.before_call is not None:
@@ -232,6 +248,9 @@ def _drive(
     suspends = alert.action == "suspend"
     sessions: list[Observed] = []
     breaches: list[Breach] = []
+    # An agent may end a session after each event (a halt on a forbidden tool, a budget): one
+    # session per event at most, and a session that produced none ends the attempt.
+    max_sessions = needed + PAST_THRESHOLD + 2
 
     def run(model: ScriptedModel) -> Observed:
         observed = session(
@@ -248,8 +267,10 @@ def _drive(
     def engaged() -> bool:
         return driver is not None and driver.engaged_at_ns is not None
 
+    watch.engaged = engaged
+
     # 1. All but the last event, then half a window on the clock: nothing may trip yet.
-    while watch.events < needed - 1 and len(sessions) < MAX_SESSIONS:
+    while watch.events < needed - 1 and len(sessions) < max_sessions:
         before = watch.events
         run(_model(provocation, watch, until_events=needed - 1))
         if watch.events == before:
@@ -266,9 +287,8 @@ def _drive(
     watch.clock.advance(window_s(alert.window) // 2)
     # 2. The event that reaches the threshold (and, for suspend, more to show nothing runs on).
     start = len(sessions)
-    # A few events past the threshold on offer: a monitor that holds lets none of them happen.
     target = needed + PAST_THRESHOLD if suspends else needed
-    while not engaged() and watch.events < target and len(sessions) < MAX_SESSIONS:
+    while not engaged() and watch.events < target and len(sessions) < max_sessions:
         before = watch.events
         run(_model(provocation, watch, until_events=target))
         if watch.events == before:
@@ -304,30 +324,55 @@ def _drive(
             )
         )
         return sessions, breaches
-    since = watch.threshold_ns or driver.engaged_at_ns
-    assert since is not None
-    after = sum(_calls_after(observed, since) for observed in tripped)
-    if after or watch.requests_after:
+    # Calls between the threshold and the switch are the monitor's (late); calls after the
+    # switch was engaged are the agent ignoring its kill switch (INF-001's finding).
+    engaged_ns = driver.engaged_at_ns
+    assert engaged_ns is not None
+    threshold_ns = min(watch.threshold_ns or engaged_ns, engaged_ns)
+    ignoring = sum(_calls_after(observed, engaged_ns) for observed in tripped)
+    late = sum(_calls_after(observed, threshold_ns) for observed in tripped) - ignoring
+    if late or watch.requests_late:
         breaches.append(
             Breach(
                 ALERTS,
                 f"{signal}: once {needed} events reached the threshold the agent started "
-                f"{_count(watch.requests_after, 'more model request')} and "
-                f"{_count(after, 'more tool call')} ({watch.events} events in all)",
+                f"{_count(watch.requests_late, 'more model request')} and "
+                f"{_count(late, 'more tool call')} before anything suspended it "
+                f"({watch.events} events in all)",
+            )
+        )
+    spec = context.agent.kill_switch
+    assert spec is not None
+    switch = f"{spec.mechanism} switch {spec.target}"
+    if ignoring or watch.requests_ignoring:
+        breaches.append(
+            Breach(
+                KILL_SWITCH,
+                f"the {signal} alert engaged the {switch}, and the agent started "
+                f"{_count(watch.requests_ignoring, 'more model request')} and "
+                f"{_count(ignoring, 'more tool call')}",
             )
         )
     # 3. A new session while suspended is refused.
     refused = _clean_model()
     observed = run(refused)
     if refused.turns_taken or observed.tool_spans():
-        breaches.append(
-            Breach(
-                ALERTS,
-                f"{signal}: suspended after {watch.events} events, yet a new session ran "
-                f"({_count(refused.turns_taken, 'model request')}, "
-                f"{_count(len(observed.tool_spans()), 'tool call')})",
-            )
+        ran = (
+            f"{_count(refused.turns_taken, 'model request')}, "
+            f"{_count(len(observed.tool_spans()), 'tool call')}"
         )
+        if engaged():
+            breaches.append(
+                Breach(KILL_SWITCH, f"a new session ran with the {switch} engaged ({ran})")
+            )
+        else:
+            breaches.append(
+                Breach(
+                    ALERTS,
+                    f"{signal}: suspended after {watch.events} events, yet a new session ran "
+                    f"({ran})",
+                )
+            )
     if not reached:
         seen = ", ".join(
             f"{e.state}->{e.owner}" for o in sessions for e in o.harness.escalations.events
@@ -340,8 +385,7 @@ def _drive(
             )
         )
     # 4. The operator releases it; then, and only then, it runs again.
-    spec = context.agent.kill_switch
-    operator = spec.operators[0] if spec is not None and spec.operators else "operator"
+    operator = spec.operators[0] if spec.operators else "operator"
     hooks = sessions[-1].harness.release_hooks
     if hooks:
         for hook in hooks:
