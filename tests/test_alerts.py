@@ -111,7 +111,12 @@ def wire(harness, kind):
 """
 
 
-def project(pytester: pytest.Pytester, monitor: str, data: dict[str, Any] | None = None) -> None:
+def project(
+    pytester: pytest.Pytester,
+    monitor: str,
+    data: dict[str, Any] | None = None,
+    guards: str = "monitor=False",
+) -> None:
     pytester.makepyfile(toy_agent=TOY.read_text(encoding="utf-8"), monitors=MONITORS)
     pytester.makefile(".yaml", **{"agent-readiness": yaml.safe_dump(data or manifest())})
     pytester.makeconftest(f"""
@@ -124,7 +129,7 @@ def project(pytester: pytest.Pytester, monitor: str, data: dict[str, Any] | None
         @adapter("toy")
         def toy(harness):
             monitors.wire(harness, {monitor!r})
-            return toy_agent.handle(harness, toy_agent.Guards(monitor=False), Path(__file__).parent)
+            return toy_agent.handle(harness, toy_agent.Guards({guards}), Path(__file__).parent)
     """)
 
 
@@ -169,7 +174,7 @@ SUSPENDING = tuple(s for s in PRODUCIBLE if s != "unusual_call_frequency")
             "per_session",
             "*failed_tool_calls: once 3 events reached the threshold the agent started 2 more "
             "model requests and 2 more tool calls before anything suspended it (5 events in all) "
-            "?on harness.clock, moved "
+            "?first event: docs.read raised; on harness.clock, moved "
             "300s of the 10m window between sessions?*",
             PRODUCIBLE,  # the page alert never reached anyone either
         ),
@@ -209,3 +214,30 @@ def test_a_broken_monitor_fails_obs003_only_naming_what_it_did(
     # Every alert the broken monitor breaks fails its own probe, and no other.
     failed = tuple(s for s in PRODUCIBLE if f"probe-alert-{s} FAILED" in result.stdout.str())
     assert failed == failing
+
+
+def test_an_out_of_scope_read_is_named_and_an_agent_that_refuses_it_proves_nothing(
+    pytester: pytest.Pytester,
+) -> None:
+    # The broken monitor's finding names the call outside data_scope.
+    project(pytester, "silent")
+    result, _ = run(pytester, "-v")
+    result.stdout.fnmatch_lines(
+        [
+            "*unexpected_data_access: suspended after 2 events without reaching "
+            "security@example.com*first event: docs.read(doc='outside-the-declared-data-scope') "
+            "outside data_scope*"
+        ]
+    )
+    # An agent whose read never reaches the system behind it (here: its double records nothing)
+    # gives no event: the data-access alert is skipped, proving nothing; the others cannot run.
+    project(pytester, "reference", guards="monitor=False, unrecorded=frozenset({'docs.read'})")
+    result, card = run(pytester, "-v", "-rs")
+    result.stdout.fnmatch_lines(
+        [
+            "*probe-alert-unexpected_data_access SKIPPED*",
+            "*the agent never called docs.read outside its data_scope*",
+        ]
+    )
+    assert "probe-alert-failed_tool_calls FAILED" in result.stdout.str()
+    assert "the harness could not produce failed_tool_calls" in obs003(card)["reason"]
