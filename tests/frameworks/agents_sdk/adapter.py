@@ -29,6 +29,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from refund_desk import INSTRUCTIONS, Backends, DisclosureGuard, RefundDesk
 
 from pytest_agent_readiness import AgentHandle, Harness, adapter
+from pytest_agent_readiness.monitor import wire_monitor
 from pytest_agent_readiness.scripted import ModelContext, ToolResult
 from pytest_agent_readiness.scripted import ScriptedModel as HarnessModel
 
@@ -190,4 +191,5 @@ def refund_desk(harness: Harness) -> AgentHandle:
         escalate=harness.escalate,
         guard=DisclosureGuard(harness.protected, harness.system_prompt or INSTRUCTIONS),
     )
+    wire_monitor(harness)  # the alert monitor: suspends through the kill switch
     return AgentHandle(run=desk.run, tools={name: SAMPLES[name] for name in desk.tool_names})

@@ -23,6 +23,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from refund_graph import INSTRUCTIONS, Backends, DisclosureGuard, RefundGraph
 
 from pytest_agent_readiness import AgentHandle, Harness, adapter
+from pytest_agent_readiness.monitor import wire_monitor
 from pytest_agent_readiness.scripted import ModelContext, ToolResult
 from pytest_agent_readiness.scripted import ScriptedModel as HarnessModel
 
@@ -146,4 +147,5 @@ def refund_graph(harness: Harness) -> AgentHandle:
         escalate=harness.escalate,
         guard=DisclosureGuard(harness.protected, harness.system_prompt or INSTRUCTIONS),
     )
+    wire_monitor(harness)  # the alert monitor: suspends through the kill switch
     return AgentHandle(run=graph.run, tools={name: SAMPLES[name] for name in graph.tool_names})
