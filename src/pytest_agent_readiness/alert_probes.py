@@ -18,6 +18,7 @@ the event reaches its owner and nothing is suspended.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -112,8 +113,8 @@ def _asks_approval(context: ProbeContext, tool: str) -> bool:
 
 @dataclass
 class Watch:
-    """What the probe's sessions share: the clock, the monitor's services, the kill switch,
-    and when the suspension came."""
+    """What the probe's sessions share (the clock, the services a monitor keeps itself in), and
+    what it saw: the events, when the threshold was reached, the requests made after it."""
 
     signal: str
     needed: int
@@ -201,7 +202,8 @@ def _alert_probe(alert: Alert) -> Callable[[ProbeContext], Seen]:
         )
         breaches: list[Breach] = []
         sessions: list[Observed] = []
-        with driver if driver is not None else _no_switch() as switch:
+        with contextlib.ExitStack() as stack:
+            switch = stack.enter_context(driver) if driver is not None else None
             try:
                 sessions, breaches = _drive(context, alert, provocation, watch, switch, needed)
             except KillSwitchError as error:
@@ -232,7 +234,7 @@ def _alert_probe(alert: Alert) -> Callable[[ProbeContext], Seen]:
             for b in breaches
         ]
         for observed in sessions:
-            breaches += [b for b in _audit(observed, ALERTS) if b.check != ALERTS]
+            breaches += _audit(observed, ALERTS)
         if suspends:
             held = (
                 f"{signal}: suspended after {needed} events ({clock}), refused a new session, "
@@ -247,14 +249,6 @@ def _alert_probe(alert: Alert) -> Callable[[ProbeContext], Seen]:
 
 class NoEvents(Exception):
     """The agent never let the signal's event happen."""
-
-
-class _no_switch:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc_info: object) -> None:
-        return None
 
 
 def _drive(
