@@ -99,6 +99,8 @@ class NeverReleases(ReferenceMonitor):
 def wire(harness, kind):
     if kind == "reference":
         return wire_monitor(harness)
+    if kind == "none":
+        return None  # alerts declared, nothing wired
     if kind == "per_session":
         # The bug: a fresh monitor for every session, so it counts per session, not per window.
         monitor = ReferenceMonitor(harness.agent, clock=harness.clock)
@@ -170,6 +172,14 @@ SUSPENDING = tuple(s for s in PRODUCIBLE if s != "unusual_call_frequency")
 @pytest.mark.parametrize(
     ("monitor", "evidence", "failing"),
     [
+        (
+            "none",
+            "*failed_tool_calls: * events (threshold 3 in 10m, over two sessions) and nothing "
+            "suspended the agent: * tool calls in its last session, which returned 'done' "
+            "?first event: docs.read raised; nothing read harness.clock (a monitor on its own "
+            "clock, or none)?*",
+            PRODUCIBLE,
+        ),
         (
             "per_session",
             "*failed_tool_calls: once 3 events reached the threshold the agent started 2 more "

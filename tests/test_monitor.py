@@ -144,7 +144,7 @@ def test_the_harness_reports_each_signal_as_it_happens(tmp_path: Path) -> None:
         ("unusual_call_frequency", "docs.read", "docs.read called"),
         ("unusual_call_frequency", "docs.read", "docs.read called"),
         ("unexpected_data_access", "docs.read", "docs.read(doc='payroll') outside data_scope"),
-        ("policy_violations", "payments.refund", "approval denied"),
+        ("policy_violations", "payments.refund", "approval of payments.refund denied"),
         ("escalation_loops", "tool_error", "down"),
     ]
 

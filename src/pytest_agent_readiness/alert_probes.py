@@ -224,7 +224,7 @@ def _alert_probe(alert: Alert) -> Callable[[ProbeContext], Seen]:
             f"on harness.clock, moved {window_s(alert.window) // 2}s of the {alert.window} window "
             "between sessions"
             if watch.clock.reads
-            else "the monitor never read harness.clock (its own clock)"
+            else "nothing read harness.clock (a monitor on its own clock, or none)"
         )
         # The first event (the call outside data_scope, the tool that raised) and the clock the
         # window was counted on travel with every finding of this check.
@@ -337,7 +337,8 @@ def _drive(
             Breach(
                 ALERTS,
                 f"{signal}: {watch.events} events (threshold {alert.threshold:g} in "
-                f"{alert.window}, over two sessions) and nothing suspended the agent: "
+                f"{alert.window}{', over two sessions' if needed > 1 else ''}) and nothing "
+                "suspended the agent: "
                 f"{len(last.tool_spans())} tool calls in its last session, which "
                 f"{last.result.describe()}",
             )

@@ -559,7 +559,9 @@ class Harness:
 
     def _approval_seen(self, request: ApprovalRequest) -> None:
         if not request.granted:
-            self.alert_events.emit("policy_violations", request.tool, "approval denied")
+            self.alert_events.emit(
+                "policy_violations", request.tool, f"approval of {request.tool} denied"
+            )
 
     def _escalation_seen(self, escalation: Escalation) -> None:
         from .model import ALERT_SIGNALS
