@@ -40,6 +40,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
+from .model import ALERT_SIGNALS
+
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
 
@@ -545,15 +547,16 @@ class Harness:
         self.approvals.listener = self._approval_seen
         self.escalations.listener = self._escalation_seen
 
-    def _effect_seen(self, tool: str, arguments: Mapping[str, object], effect: Any) -> None:
+    def _effect_seen(
+        self, tool: str, arguments: Mapping[str, object], effect: Effect | None
+    ) -> None:
         feed = self.alert_events
         if effect is None:
             feed.emit("failed_tool_calls", tool, f"{tool} raised")
         feed.emit("unusual_call_frequency", tool, f"{tool} called")
         declared = self.agent.tools.get(tool)
-        scope = getattr(declared, "data_scope", None)
-        if declared is not None and scope:
-            outside = outside_scope(scope, arguments)
+        if declared is not None and declared.data_scope:
+            outside = outside_scope(declared.data_scope, arguments)
             if outside:
                 feed.emit("unexpected_data_access", tool, f"{tool}({outside}) outside data_scope")
 
@@ -564,8 +567,6 @@ class Harness:
             )
 
     def _escalation_seen(self, escalation: Escalation) -> None:
-        from .model import ALERT_SIGNALS
-
         if escalation.state in ALERT_SIGNALS:
             return  # an alert's own escalation is not another event
         self.alert_events.emit("escalation_loops", escalation.state, escalation.detail)
