@@ -96,6 +96,12 @@ class NeverReleases(ReferenceMonitor):
         pass
 
 
+class CountsTwice(ReferenceMonitor):
+    def record(self, signal, subject="", detail=""):
+        super().record(signal, subject, detail)
+        super().record(signal, subject, detail)  # the bug: each event counted twice
+
+
 def wire(harness, kind):
     if kind == "reference":
         return wire_monitor(harness)
@@ -106,7 +112,7 @@ def wire(harness, kind):
         monitor = ReferenceMonitor(harness.agent, clock=harness.clock)
     else:
         make = {"next_session": LetsTheNextSessionRun, "silent": TellsNoOne,
-                "never_releases": NeverReleases}[kind]
+                "never_releases": NeverReleases, "counts_twice": CountsTwice}[kind]
         monitor = harness.service("monitor", lambda: make(harness.agent, clock=harness.clock))
     monitor.attach(harness)
     return monitor
@@ -179,6 +185,11 @@ SUSPENDING = tuple(s for s in PRODUCIBLE if s != "unusual_call_frequency")
             "?first event: docs.read raised; nothing read harness.clock (a monitor on its own "
             "clock, or none)?*",
             PRODUCIBLE,
+        ),
+        (
+            "counts_twice",
+            "*failed_tool_calls: suspended after 2 events, under the threshold 3 *",
+            SUSPENDING,  # the page alert pages early, which is no breach
         ),
         (
             "per_session",
