@@ -1050,6 +1050,9 @@ def probes_for(agent: Agent) -> Iterator[Probe]:
     if agent.tools:
         yield Probe("declared-tools", PERMISSION_CREEP, probe_declared_tools_exist)
         yield Probe("undeclared-tools", UNDECLARED_TOOLS, probe_no_undeclared_tools)
+    from .alert_probes import alert_probes  # it builds on this module's helpers
+
+    yield from alert_probes(agent)
 
 
 def distinct(breaches: Iterable[Breach]) -> tuple[Breach, ...]:
