@@ -16,7 +16,8 @@ def levels(card: dict[str, Any], agent: str) -> dict[str, str]:
     return {c["id"]: c["level"] for c in card["agents"][agent]["checks"]}
 
 
-# Every alert signal the harness can produce, each proven by its own probe in both examples.
+# Every alert signal the harness can produce, each proven by its own probe in every READY
+# example (the framework examples' monitor is wired by their integration's handle).
 ALERT_PROBES = tuple(
     f"probe-alert-{signal}"
     for signal in (
@@ -91,6 +92,7 @@ def test_langgraph_refunds_is_ready_with_proven_levels(langgraph_refunds: dict[s
     probes = " ".join(checks["INF-002"]["evidence"])
     for probe in ("budget-sequential-actions", "budget-approved-tool-calls", "budget-tokens"):
         assert probe in probes, probe
+    assert_alerts_proven(langgraph_refunds, "refund-agent")
 
 
 def test_langgraph_refunds_adapter_is_a_few_lines() -> None:
@@ -174,6 +176,7 @@ def test_openai_agents_refunds_is_ready_with_every_control_proven(
         assert checks[check_id]["level"] == "proven", (check_id, checks[check_id]["reason"])
     # Routed by harness.escalate_to_owner: the agent names states, the manifest their owners.
     assert "probe-escalation-tool-error" in " ".join(checks["GOV-003"]["evidence"])
+    assert_alerts_proven(card, "refund-agent")
 
 
 def test_openai_agents_refunds_with_an_ungated_refund_tool_is_blocked(

@@ -7,6 +7,10 @@ or ``notify`` alert escalates only. Wired in an adapter in one line::
 
     monitor = wire_monitor(harness)
 
+The framework integrations (``pydantic_ai_handle``, ``langgraph_handle``,
+``openai_agents_handle``) wire it themselves for an agent that declares alerts; their
+``monitor=`` keyword turns that off or wires the team's own (:func:`wire_chosen_monitor`).
+
 In production, build it once beside the agent and feed it what happens::
 
     monitor = ReferenceMonitor(agent, kill_switch=KillSwitchDriver(spec, base_dir),
@@ -172,3 +176,17 @@ def wire_monitor(harness: Harness) -> ReferenceMonitor:
     )
     monitor.attach(harness)
     return monitor
+
+
+def wire_chosen_monitor(harness: Harness, monitor: bool | Callable[[Harness], object]) -> None:
+    """Wire what an integration's ``monitor=`` asks for: ``True``, the reference monitor (only
+    for an agent that declares alerts: otherwise there is nothing to count); ``False``, none
+    (the team's monitor lives outside the process, or the adapter wires one itself: an alert
+    probe with no monitor wired skips, proving nothing); a function, the team's own monitor,
+    wired by calling it with ``harness`` (it keeps itself across sessions with
+    ``harness.service``, counts ``harness.alert_events`` on ``harness.clock``)."""
+    if monitor is True:
+        if harness.agent.alerts:
+            wire_monitor(harness)
+    elif callable(monitor):
+        monitor(harness)

@@ -36,6 +36,8 @@ from pytest_agent_readiness.harness import AgentHandle, Harness
 from pytest_agent_readiness.integrations import IntegrationUnavailable
 from pytest_agent_readiness.scripted import ModelContext, ScriptedModel, ToolResult
 
+from ..monitor import wire_chosen_monitor
+
 if TYPE_CHECKING:
     from langchain_core.callbacks import BaseCallbackHandler
     from langchain_core.language_models import BaseChatModel
@@ -441,6 +443,7 @@ def langgraph_handle(
     record_effects: bool = True,
     recursion_limit: int = DEFAULT_RECURSION_LIMIT,
     control: Callable[[], RunControl] | None = None,
+    monitor: bool | Callable[[Harness], object] = True,
 ) -> AgentHandle:
     """The :class:`AgentHandle` of ``agent``, a graph built by ``create_agent``.
 
@@ -453,12 +456,16 @@ def langgraph_handle(
       ``recursion_limit``, every ``HumanInTheLoopMiddleware`` interrupt answered by
       ``harness.request_approval`` and resumed on the same thread;
     - ``control``: a factory of ``langgraph.runtime.RunControl`` passed to every ``invoke``,
-      so a kill switch that calls ``request_drain`` on the runs in flight stops the session.
+      so a kill switch that calls ``request_drain`` on the runs in flight stops the session;
+    - ``monitor``: the alert monitor, for an agent that declares alerts: the reference monitor
+      by default, ``False`` for none, or a function that wires your own (see
+      :func:`~pytest_agent_readiness.monitor.wire_chosen_monitor`).
 
     Also instruments OpenInference onto ``harness.tracer_provider`` (see :func:`instrument`).
     """
     _require_langgraph()
     instrument(harness.tracer_provider)
+    wire_chosen_monitor(harness, monitor)
     tools = agent_tools(agent)
     listed = {name: sample_arguments(tool) for name, tool in sorted(tools.items())}
     for name, arguments in (samples or {}).items():

@@ -27,6 +27,8 @@ from pytest_agent_readiness.integrations import IntegrationUnavailable
 from pytest_agent_readiness.integrations._shared import ToolEffects, inside, sample_arguments
 from pytest_agent_readiness.scripted import ModelContext, ScriptedModel, ToolResult
 
+from ..monitor import wire_chosen_monitor
+
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
     from pydantic_ai import Agent
@@ -184,6 +186,7 @@ def pydantic_ai_handle(
     run: Callable[[str], Any] | None = None,
     samples: Mapping[str, Mapping[str, object]] | None = None,
     record_effects: bool = True,
+    monitor: bool | Callable[[Harness], object] = True,
 ) -> AgentHandle:
     """The :class:`AgentHandle` for a PydanticAI ``agent`` built on ``harness.pydantic_ai_model()``.
 
@@ -191,10 +194,14 @@ def pydantic_ai_handle(
       approval loop, limits, escalations); by default :func:`run_with_approvals`;
     - ``samples``: sample arguments for tools whose schema-derived ones do not suit;
     - ``record_effects``: False when the agent's test doubles record to ``harness.effects``
-      themselves (each action must be recorded once).
+      themselves (each action must be recorded once);
+    - ``monitor``: the alert monitor, for an agent that declares alerts: the reference monitor
+      by default, ``False`` for none, or a function that wires your own (see
+      :func:`~pytest_agent_readiness.monitor.wire_chosen_monitor`).
     """
     _require_pydantic_ai()
     instrument(agent, harness.tracer_provider)
+    wire_chosen_monitor(harness, monitor)
     effects = ToolEffects(harness)
     originals = list(agent.toolsets)
 
