@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
+from _examples import checks_of, run_example
+
 pytest_plugins = ["pytester"]
 
 TOY = Path(__file__).with_name("toy_agent.py")
@@ -179,14 +181,6 @@ SUSPENDING = tuple(s for s in PRODUCIBLE if s != "unusual_call_frequency")
     ("monitor", "evidence", "failing"),
     [
         (
-            "none",
-            "*failed_tool_calls: * events (threshold 3 in 10m, over two sessions) and nothing "
-            "suspended the agent: * tool calls in its last session, which returned 'done' "
-            "?first event: docs.read raised; nothing read harness.clock (a monitor on its own "
-            "clock, or none)?*",
-            PRODUCIBLE,
-        ),
-        (
             "counts_twice",
             "*failed_tool_calls: suspended after 2 events, under the threshold 3 *",
             SUSPENDING,  # the page alert pages early, which is no breach
@@ -237,6 +231,97 @@ def test_a_broken_monitor_fails_obs003_only_naming_what_it_did(
     assert failed == failing
 
 
+def test_no_monitor_wired_skips_each_alert_probe_and_obs003_stays_declared(
+    pytester: pytest.Pytester,
+) -> None:
+    """Alerts declared, nothing in the process watching them (the team's monitor may live in
+    production infrastructure): each probe says what to wire and proves nothing."""
+    project(pytester, "reference")
+    _, good = run(pytester)
+    project(pytester, "none")
+    result, card = run(pytester, "-v", "-rs")
+    result.stdout.fnmatch_lines(
+        [f"*agent-readiness.yaml::toy::probe-alert-{signal} SKIPPED*" for signal in PRODUCIBLE]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "*failed_tool_calls: 6 events (threshold 3 in 10m) and no monitor is wired to the "
+            "harness's alert feed (*): wire_monitor(harness) in the adapter, or your own monitor "
+            "on harness.alert_events and harness.clock (*); a monitor outside the process is not "
+            "proven here, so OBS-003 stays declared*"
+        ]
+    )
+    found = obs003(card)
+    assert (found["level"], found["passed"]) == ("declared", True), found["reason"]
+    assert found["evidence"] == []
+    assert "probe-alert-policy_violations skipped: policy_violations: " in found["reason"]
+    # Half marks for OBS-003, never proven; every other check keeps its level.
+    held = {k: v for k, v in levels(good).items() if k != "OBS-003"}
+    assert {k: v for k, v in levels(card).items() if k != "OBS-003"} == held
+
+
+# An adapter wiring no monitor whose alert probes' sessions go wrong from the second on (only
+# an alert probe's harness reports a single signal; its sessions share its clock).
+FAILS_LATER = """
+import dataclasses
+import threading
+from pathlib import Path
+
+import toy_agent
+from pytest_agent_readiness import adapter
+
+
+@adapter("toy")
+def toy(harness):
+    handle = toy_agent.handle(harness, toy_agent.Guards(monitor=False), Path(__file__).parent)
+    if harness.alert_events.signals is None:
+        return handle
+    harness.clock.builds = getattr(harness.clock, "builds", 0) + 1
+    if harness.clock.builds < 2:
+        return handle
+    if {failure!r} == "adapter":
+        raise RuntimeError("the CRM sandbox is down")
+    never = threading.Event()  # a session that hangs until the probe gives up on it
+    return dataclasses.replace(handle, run=lambda task: never.wait() and "", close=never.set)
+"""
+
+
+@pytest.mark.parametrize(
+    ("failure", "evidence"),
+    [
+        ("adapter", "the probe could not run: adapter 'toy' raised RuntimeError: the CRM sandbox"),
+        ("hang", "the session was still running at its 3s deadline (hung?)"),
+    ],
+)
+def test_with_no_monitor_a_probe_that_could_not_run_still_fails_closed(
+    pytester: pytest.Pytester, failure: str, evidence: str
+) -> None:
+    """The skip is for a run that produced the events and saw nothing watch them; a broken
+    adapter or a hung session fails the alert probe, and the gate, as in any probe."""
+    project(pytester, "none")
+    pytester.makeconftest(FAILS_LATER.format(failure=failure))
+    result = pytester.runpytest_subprocess(
+        "--readiness",
+        "--readiness-json=card.json",
+        "--readiness-probe-timeout=3",
+        AS_OF,
+        "-p",
+        "no:randomly",
+        "-v",
+        "-k",
+        "probe-alert or OBS-003 or gate",
+    )
+    card = json.loads((pytester.path / "card.json").read_text(encoding="utf-8"))
+    for signal in PRODUCIBLE:
+        assert f"probe-alert-{signal} FAILED" in result.stdout.str(), signal
+    assert "no monitor is wired" not in result.stdout.str()
+    found = obs003(card)
+    assert found["passed"] is False
+    assert evidence in found["reason"], found["reason"]
+    assert card["verdict"] == "not_ready"
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+
+
 def test_an_out_of_scope_read_is_named_and_an_agent_that_refuses_it_proves_nothing(
     pytester: pytest.Pytester,
 ) -> None:
@@ -262,3 +347,53 @@ def test_an_out_of_scope_read_is_named_and_an_agent_that_refuses_it_proves_nothi
     )
     assert "probe-alert-failed_tool_calls FAILED" in result.stdout.str()
     assert "the harness could not produce failed_tool_calls" in obs003(card)["reason"]
+
+
+# Each framework example's handle call, and the import its agent needs.
+HANDLES = {
+    "pydantic-ai-refunds": ("record_effects=False)", "pydantic_ai"),
+    "langgraph-refunds": ("samples=SAMPLES)", "langchain.agents"),
+    "openai-agents-refunds": ("record_effects=False)", "agents"),
+}
+
+
+@pytest.mark.parametrize("example", sorted(HANDLES))
+def test_a_framework_handle_with_monitor_false_wires_none(
+    example: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The handles wire the reference monitor (test_examples proves every alert with it);
+    ``monitor=False`` wires none, so each alert probe skips and OBS-003 stays declared."""
+    call, module = HANDLES[example]
+    pytest.importorskip(module)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)  # the Agents SDK would export to OpenAI
+    edit = ("tests/conftest.py", call, call[:-1] + ", monitor=False)")
+    result, card = run_example(example, tmp_path, [edit], "-rs")
+    entry = checks_of(card, "refund-agent")["OBS-003"]
+    assert (entry["level"], entry["passed"], entry["evidence"]) == ("declared", True, [])
+    assert result.stdout.count("and no monitor is wired to the harness's alert feed") == len(
+        PRODUCIBLE
+    ), result.stdout[-3000:]
+
+
+def test_a_framework_handle_wires_the_teams_own_monitor(tmp_path: Path) -> None:
+    """``monitor=`` a function wires the team's own monitor instead of the reference one: here
+    one built afresh for every session, which the probes catch counting per session."""
+    pytest.importorskip("pydantic_ai")
+    own = (
+        "from pytest_agent_readiness.monitor import ReferenceMonitor\n\n\n"
+        "def per_session(harness):  # the team's monitor, built afresh for every session\n"
+        "    ReferenceMonitor(harness.agent, clock=harness.clock).attach(harness)\n\n\n"
+        '@adapter("refund_agent")'
+    )
+    edits = [
+        ("tests/conftest.py", '@adapter("refund_agent")', own),
+        ("tests/conftest.py", "effects=False)", "effects=False, monitor=per_session)"),
+    ]
+    _, card = run_example("pydantic-ai-refunds", tmp_path, edits)
+    assert card["verdict"] == "not_ready"
+    entry = checks_of(card, "refund-agent")["OBS-003"]
+    assert entry["passed"] is False
+    assert (
+        "failed_tool_calls: once 3 events reached the threshold the agent started"
+        in entry["reason"]
+    ), entry["reason"]

@@ -330,6 +330,12 @@ class AlertFeed:
         with self._lock:
             return tuple(self._events)
 
+    @property
+    def subscribers(self) -> tuple[Callable[[AlertEvent], None], ...]:
+        """Who is told of each event (an alert probe asks whether any monitor listens)."""
+        with self._lock:
+            return tuple(self._subscribers)
+
 
 def outside_scope(scope: Mapping[str, Sequence[str]], arguments: Mapping[str, object]) -> str:
     """The first argument outside a tool's ``data_scope`` (``name=value``), or ``""``: each
