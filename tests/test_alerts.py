@@ -370,6 +370,8 @@ def test_a_framework_handle_with_monitor_false_wires_none(
     result, card = run_example(example, tmp_path, [edit], "-rs")
     entry = checks_of(card, "refund-agent")["OBS-003"]
     assert (entry["level"], entry["passed"], entry["evidence"]) == ("declared", True, [])
+    # Half marks for OBS-003: still ready, observability one short of full.
+    assert (card["verdict"], card["dimensions"]["observability"]) == ("ready", 4)
     assert result.stdout.count("and no monitor is wired to the harness's alert feed") == len(
         PRODUCIBLE
     ), result.stdout[-3000:]
