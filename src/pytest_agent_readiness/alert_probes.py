@@ -291,7 +291,7 @@ def _unwatched(alert: Alert, events: int) -> str:
         f"{alert.signal}: {_count(events, 'event')} (threshold {alert.threshold:g} in "
         f"{alert.window}) and no monitor is wired to the harness's alert feed (nothing "
         "subscribed to harness.alert_events, read harness.clock, engaged the kill switch or "
-        "reached the owner): wire_monitor(harness) in the adapter, or your own monitor on "
+        "escalated the alert): wire_monitor(harness) in the adapter, or your own monitor on "
         "harness.alert_events and harness.clock (the framework handles wire the reference one "
         "unless monitor=False); a monitor outside the process is not proven here, so OBS-003 "
         "stays declared"
