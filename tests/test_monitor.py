@@ -20,7 +20,14 @@ from pytest_agent_readiness.harness import (
 )
 from pytest_agent_readiness.manifest import ManifestError, load_manifest
 from pytest_agent_readiness.model import Agent, Alert, KillSwitch, Owner, Tool
-from pytest_agent_readiness.monitor import ReferenceMonitor, ReleaseRefused, alert_owner, window_s
+from pytest_agent_readiness.monitor import (
+    MONITOR_SERVICE,
+    ReferenceMonitor,
+    ReleaseRefused,
+    alert_owner,
+    window_s,
+    wire_chosen_monitor,
+)
 from pytest_agent_readiness.scripted import ScriptedModel, TextReply
 
 SWITCH = "AGENT_READINESS_MONITOR_TEST_DISABLED"
@@ -209,3 +216,33 @@ def test_a_bad_data_scope_names_file_line_and_expectation(
         problem.startswith("agent-readiness.yaml:6:") and expected in problem
         for problem in problems
     ), problems
+
+
+def _bare_harness(bot: Agent) -> Harness:
+    return Harness(
+        agent=bot,
+        model=ScriptedModel([TextReply("done")]),
+        tracer_provider=None,  # type: ignore[arg-type]
+        effects=EffectsLedger(),
+    )
+
+
+def test_an_integrations_monitor_choice_wires_what_it_names() -> None:
+    """``monitor=`` on a framework handle: True wires the reference monitor for an agent that
+    declares alerts (and nothing for one that does not), False nothing, a function the team's."""
+    declared = agent(alert("failed_tool_calls", 3, "10m"))
+    harness = _bare_harness(declared)
+    wire_chosen_monitor(harness, True)
+    [listener] = harness.alert_events.subscribers
+    assert isinstance(harness.services[MONITOR_SERVICE], ReferenceMonitor)
+    assert listener == harness.services[MONITOR_SERVICE].observe
+    quiet = _bare_harness(agent())  # no alerts: nothing to count
+    wire_chosen_monitor(quiet, True)
+    assert (quiet.alert_events.subscribers, quiet.services) == ((), {})
+    off = _bare_harness(declared)
+    wire_chosen_monitor(off, False)
+    assert (off.alert_events.subscribers, off.services) == ((), {})
+    wired: list[Harness] = []
+    own = _bare_harness(declared)
+    wire_chosen_monitor(own, wired.append)
+    assert (wired, own.services) == ([own], {})
