@@ -16,6 +16,28 @@ def levels(card: dict[str, Any], agent: str) -> dict[str, str]:
     return {c["id"]: c["level"] for c in card["agents"][agent]["checks"]}
 
 
+# Every alert signal the harness can produce, each proven by its own probe in every READY
+# example (the framework examples' monitor is wired by their integration's handle).
+ALERT_PROBES = tuple(
+    f"probe-alert-{signal}"
+    for signal in (
+        "failed_tool_calls",
+        "unusual_call_frequency",
+        "unexpected_data_access",
+        "escalation_loops",
+        "policy_violations",
+    )
+)
+
+
+def assert_alerts_proven(card: dict[str, Any], agent: str) -> None:
+    entry = next(c for c in card["agents"][agent]["checks"] if c["id"] == "OBS-003")
+    assert entry["level"] == "proven", entry["reason"]
+    assert sorted(entry["evidence"]) == sorted(
+        f"agent-readiness.yaml::{agent}::{probe}" for probe in ALERT_PROBES
+    )
+
+
 def test_support_triage_is_ready_and_proven_at_run_time(tmp_path: Path) -> None:
     result, card = run_example("support-triage", tmp_path)
     assert result.returncode == 0, result.stdout[-3000:]
@@ -25,6 +47,7 @@ def test_support_triage_is_ready_and_proven_at_run_time(tmp_path: Path) -> None:
         assert proven[check_id] == "proven", check_id
         entry = next(c for c in card["agents"]["triage-bot"]["checks"] if c["id"] == check_id)
         assert "probe" in entry["evidence_sources"].values(), check_id
+    assert_alerts_proven(card, "triage-bot")
 
 
 def test_pydantic_ai_refunds_is_ready_with_proven_levels(tmp_path: Path) -> None:
@@ -43,6 +66,7 @@ def test_pydantic_ai_refunds_is_ready_with_proven_levels(tmp_path: Path) -> None
     for probe in ("budget-sequential-actions", "budget-approved-tool-calls", "budget-tokens"):
         assert probe in probes, probe
     assert "probe-escalation-policy-violation" in " ".join(checks["GOV-003"]["evidence"])
+    assert_alerts_proven(card, "refund-agent")
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +92,7 @@ def test_langgraph_refunds_is_ready_with_proven_levels(langgraph_refunds: dict[s
     probes = " ".join(checks["INF-002"]["evidence"])
     for probe in ("budget-sequential-actions", "budget-approved-tool-calls", "budget-tokens"):
         assert probe in probes, probe
+    assert_alerts_proven(langgraph_refunds, "refund-agent")
 
 
 def test_langgraph_refunds_adapter_is_a_few_lines() -> None:
@@ -151,6 +176,7 @@ def test_openai_agents_refunds_is_ready_with_every_control_proven(
         assert checks[check_id]["level"] == "proven", (check_id, checks[check_id]["reason"])
     # Routed by harness.escalate_to_owner: the agent names states, the manifest their owners.
     assert "probe-escalation-tool-error" in " ".join(checks["GOV-003"]["evidence"])
+    assert_alerts_proven(card, "refund-agent")
 
 
 def test_openai_agents_refunds_with_an_ungated_refund_tool_is_blocked(

@@ -226,12 +226,12 @@ def test_a_failing_evidence_test_still_fails_a_ready_run(
 @pytest.mark.parametrize(
     ("args", "header"),
     [
-        ((), "collected 165 items"),
-        (("-k", "not DQ"), "collected 165 items / 3 deselected / 162 selected"),
-        (("--readiness-shard", "1/2"), "collected 80 items"),
+        ((), "collected 170 items"),
+        (("-k", "not DQ"), "collected 170 items / 3 deselected / 167 selected"),
+        (("--readiness-shard", "1/2"), "collected 83 items"),
         (
             ("-n", "2"),
-            "agent-readiness: + 22 check and gate items judged after the workers: 165 items",
+            "agent-readiness: + 22 check and gate items judged after the workers: 170 items",
         ),
     ],
     ids=["serial", "deselected", "shard", "xdist"],

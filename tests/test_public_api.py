@@ -77,8 +77,10 @@ def test_readme_lists_the_public_api() -> None:
         assert f"`{fixture}`" in section
 
 
-# The framework integrations' public names, as README's "Public API" lists them.
+# The framework integrations' and the reference monitor's public names, as README's "Public
+# API" lists them.
 INTEGRATIONS = {
+    "pytest_agent_readiness.monitor": ("wire_monitor", "ReferenceMonitor", "ReleaseRefused"),
     "pytest_agent_readiness.integrations": ("recording_double", "IntegrationUnavailable"),
     "pytest_agent_readiness.integrations.pydantic_ai": ("pydantic_ai_handle",),
     "pytest_agent_readiness.integrations.openai_agents": ("openai_agents_handle", "CancelSwitch"),

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_agent_readiness import AgentHandle, Harness
+from pytest_agent_readiness.monitor import wire_monitor
 from pytest_agent_readiness.scripted import ModelContext, ToolResult
 
 SWITCH = {"engaged": False}
@@ -86,6 +87,7 @@ class Guards:
     extra_tools: tuple[str, ...] = ()
     missing_tools: tuple[str, ...] = ()
     span_flood: int = 0  # noise spans emitted at the start of every session
+    monitor: bool = True  # the reference alert monitor wired in, as the examples do
     name: str = "toy"
 
 
@@ -266,6 +268,8 @@ class _NoSpan:
 
 def handle(harness: Harness, guards: Guards, base_dir: Path) -> AgentHandle:
     agent = ToyAgent(harness, guards, base_dir)
+    if guards.monitor:
+        wire_monitor(harness)
     return AgentHandle(
         run=agent.run,
         tools={name: SAMPLES.get(name, {}) for name in agent.tools},

@@ -819,8 +819,11 @@ BUILTIN_CHECKS: tuple[Check, ...] = (
         "observability",
         "Critical alerts suspend the agent",
         "critical",
-        "declaration",
-        "Set action: suspend on alerts for " + ", ".join(sorted(CRITICAL_SIGNALS)) + ".",
+        "runtime",
+        "Set action: suspend on alerts for "
+        + ", ".join(sorted(CRITICAL_SIGNALS))
+        + "; wire a monitor (pytest_agent_readiness.monitor.wire_monitor) so the alert probes "
+        "prove each suspends the agent, reaches its owner and holds until released.",
         check_alerts_suspend,
     ),
     Check(

@@ -13,7 +13,13 @@ and gets back something it can call with a task. The factory builds the real age
 - ``harness.escalate_to_owner(state, detail)``: the same, with the owner the manifest declares
   for ``state`` (the signature agents call);
 - ``harness.effects``: the ledger the test doubles of external systems (CRM, payments, e-mail)
-  record every real action in.
+  record every real action in;
+- ``harness.clock``: the clock an alert monitor counts its windows on (the alert probes move it,
+  so a ``10m`` window never makes a probe wait ten minutes);
+- ``harness.alert_events``: the alert signals this session produced (tool faults, denied
+  approvals, escalations, calls, reads outside a tool's ``data_scope``, and the alert probes'
+  requests for undeclared tools), for a monitor to count;
+- ``harness.service(name, make)``: a long-lived service (a monitor) that outlives one session.
 
 Spans alone are not proof (a span can exist for a call that never ran, and a side effect can
 happen with no span), so the probes hold the effects ledger against spans and approvals.
@@ -22,6 +28,7 @@ happen with no span), so the probes hold the effects ledger against spans and ap
 from __future__ import annotations
 
 import asyncio
+import fnmatch
 import inspect
 import json
 import os
@@ -39,6 +46,7 @@ from opentelemetry import context as otel_context
 
 # Re-exported (explicitly, for type checkers): `harness.AgentHandle` is a public path.
 from .handle import AgentHandle as AgentHandle
+from .model import ALERT_SIGNALS
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
@@ -51,6 +59,7 @@ ADAPTER_ATTRIBUTE = "__agent_readiness_adapter__"
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 Factory = TypeVar("Factory", bound=Callable[..., Any])
+Service = TypeVar("Service")
 
 
 def adapter(name: str) -> Callable[[Factory], Factory]:
@@ -120,18 +129,26 @@ class EffectsLedger:
         self._effects: list[Effect] = []
         self._faults: dict[str, BaseException] = {}
         self._write_tools = frozenset(write_tools)
+        # Told of each fault that fired (tool, arguments, None) and each effect (..., Effect).
+        self.listener: Callable[[str, Mapping[str, object], Effect | None], None] | None = None
 
     def record(
         self, tool: str, arguments: Mapping[str, object] | None = None, *, write: bool | None = None
     ) -> None:
         """Record that ``tool`` acted; raise the fault scheduled for it, if any (then nothing
         happened and nothing is recorded)."""
+        effect: Effect | None = None
         with self._lock:
             fault = self._faults.pop(tool, None)
-            if fault is not None:
-                raise fault
-            is_write = tool in self._write_tools if write is None else write
-            self._effects.append(Effect(tool, dict(arguments or {}), is_write, time.time_ns()))
+            if fault is None:
+                is_write = tool in self._write_tools if write is None else write
+                effect = Effect(tool, dict(arguments or {}), is_write, time.time_ns())
+                self._effects.append(effect)
+        # Outside the lock: a listener (an alert monitor) may suspend the agent from here.
+        if self.listener is not None:
+            self.listener(tool, dict(arguments or {}), effect)
+        if fault is not None:
+            raise fault
 
     def fail_next(self, tool: str, error: BaseException) -> None:
         """Make the next action of ``tool`` raise ``error``."""
@@ -169,13 +186,17 @@ class ApprovalDesk:
         self.policy = policy or (lambda tool, arguments: False)
         self._lock = threading.Lock()
         self._requests: list[ApprovalRequest] = []
+        self.listener: Callable[[ApprovalRequest], None] | None = None  # told of each decision
 
     def request(self, tool: str, arguments: Mapping[str, object] | None = None) -> bool:
         """The agent asks a human to approve ``tool``; returns the decision."""
         arguments = dict(arguments or {})
         granted = bool(self.policy(tool, arguments))
+        request = ApprovalRequest(tool, arguments, granted, time.time_ns())
         with self._lock:
-            self._requests.append(ApprovalRequest(tool, arguments, granted, time.time_ns()))
+            self._requests.append(request)
+        if self.listener is not None:
+            self.listener(request)
         return granted
 
     @property
@@ -197,10 +218,14 @@ class EscalationSink:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._events: list[Escalation] = []
+        self.listener: Callable[[Escalation], None] | None = None  # told of each escalation
 
     def escalate(self, state: str, owner: str, detail: str = "") -> None:
+        escalation = Escalation(state, owner, detail)
         with self._lock:
-            self._events.append(Escalation(state, owner, detail))
+            self._events.append(escalation)
+        if self.listener is not None:
+            self.listener(escalation)
 
     @property
     def events(self) -> tuple[Escalation, ...]:
@@ -225,6 +250,90 @@ class ConfirmationDesk:
     def asked(self) -> tuple[int, ...]:
         with self._lock:
             return tuple(self._asked)
+
+
+# -- what an alert monitor counts, on a clock the probes control -------------------------------
+
+
+class ManualClock:
+    """A clock that moves only when told to: seconds as a float, like :func:`time.monotonic`.
+
+    An alert monitor takes it as its clock (``clock=harness.clock``), so a probe can move a
+    ``10m`` window past in no time. ``reads`` says whether anything asked it the time."""
+
+    def __init__(self, start_s: float = 1_000_000.0) -> None:
+        self._now = start_s
+        self._lock = threading.Lock()
+        self.reads = 0
+
+    def __call__(self) -> float:
+        with self._lock:
+            self.reads += 1
+            return self._now
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock ``seconds`` forward."""
+        with self._lock:
+            self._now += seconds
+
+
+@dataclass(frozen=True)
+class AlertEvent:
+    """One event an alert counts: its signal, what it is about (the tool, the failure state),
+    and what happened."""
+
+    signal: str
+    subject: str
+    detail: str
+
+
+class AlertFeed:
+    """The alert events a session produced, told to every subscriber (an alert monitor) as
+    they happen. ``signals`` limits what it reports (an alert probe isolates its signal)."""
+
+    def __init__(self, signals: Iterable[str] | None = None) -> None:
+        self.signals = frozenset(signals) if signals is not None else None
+        self._lock = threading.Lock()
+        self._events: list[AlertEvent] = []
+        self._subscribers: list[Callable[[AlertEvent], None]] = []
+
+    def subscribe(self, subscriber: Callable[[AlertEvent], None]) -> None:
+        """Tell ``subscriber`` of every event from now on."""
+        with self._lock:
+            self._subscribers.append(subscriber)
+
+    def emit(self, signal: str, subject: str, detail: str = "") -> None:
+        """Report one event (ignored when this feed does not report ``signal``)."""
+        if self.signals is not None and signal not in self.signals:
+            return
+        event = AlertEvent(signal, subject, detail)
+        with self._lock:
+            self._events.append(event)
+            subscribers = list(self._subscribers)
+        for subscriber in subscribers:
+            subscriber(event)
+
+    @property
+    def events(self) -> tuple[AlertEvent, ...]:
+        with self._lock:
+            return tuple(self._events)
+
+    @property
+    def subscribers(self) -> tuple[Callable[[AlertEvent], None], ...]:
+        """Who is told of each event (an alert probe asks whether any monitor listens)."""
+        with self._lock:
+            return tuple(self._subscribers)
+
+
+def outside_scope(scope: Mapping[str, Sequence[str]], arguments: Mapping[str, object]) -> str:
+    """The first argument outside a tool's ``data_scope`` (``name=value``), or ``""``: each
+    argument the scope names must match one of its glob patterns."""
+    for name, patterns in scope.items():
+        if name in arguments:
+            value = str(arguments[name])
+            if not any(fnmatch.fnmatchcase(value, pattern) for pattern in patterns):
+                return f"{name}={value!r}"
+    return ""
 
 
 # -- the kill switch, engaged the way an operator would --------------------------------------
@@ -422,6 +531,55 @@ class Harness:
     system_prompt: str | None = None
     poisoned: Mapping[str, str] = field(default_factory=dict)
     live: bool = False
+    # Alerts: the clock a monitor counts windows on, the events it counts, services that
+    # outlive a session (an alert probe hands the same ones to each of its sessions), and the
+    # hooks an operator's release calls.
+    clock: ManualClock = field(default_factory=ManualClock)
+    alert_events: AlertFeed = field(default_factory=AlertFeed)
+    services: dict[str, Any] = field(default_factory=dict)
+    release_hooks: list[Callable[[str], None]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        # The harness's own desks are where the alert signals happen: report them.
+        self.effects.listener = self._effect_seen
+        self.approvals.listener = self._approval_seen
+        self.escalations.listener = self._escalation_seen
+
+    def _effect_seen(
+        self, tool: str, arguments: Mapping[str, object], effect: Effect | None
+    ) -> None:
+        feed = self.alert_events
+        if effect is None:
+            feed.emit("failed_tool_calls", tool, f"{tool} raised")
+        feed.emit("unusual_call_frequency", tool, f"{tool} called")
+        declared = self.agent.tools.get(tool)
+        if declared is not None and declared.data_scope:
+            outside = outside_scope(declared.data_scope, arguments)
+            if outside:
+                feed.emit("unexpected_data_access", tool, f"{tool}({outside}) outside data_scope")
+
+    def _approval_seen(self, request: ApprovalRequest) -> None:
+        if not request.granted:
+            self.alert_events.emit(
+                "policy_violations", request.tool, f"approval of {request.tool} denied"
+            )
+
+    def _escalation_seen(self, escalation: Escalation) -> None:
+        if escalation.state in ALERT_SIGNALS:
+            return  # an alert's own escalation is not another event
+        self.alert_events.emit("escalation_loops", escalation.state, escalation.detail)
+
+    def service(self, name: str, make: Callable[[], Service]) -> Service:
+        """The long-lived service ``name`` (made once by ``make``): a monitor that must count
+        across sessions keeps itself here, as it would live in a process beside the agent."""
+        if name not in self.services:
+            self.services[name] = make()
+        return self.services[name]  # type: ignore[no-any-return]
+
+    def on_release(self, hook: Callable[[str], None]) -> None:
+        """Register what an operator's release calls (with the operator's name): a monitor's
+        release hook. With none, releasing means disengaging the kill switch."""
+        self.release_hooks.append(hook)
 
     def poisoned_result(self, source: str) -> str | None:
         """Poisoned content a test double of ``source`` (a tool name, or a role such as

@@ -129,6 +129,7 @@ from typing import Any
 
 from opentelemetry.trace import TracerProvider, get_tracer
 from pytest_agent_readiness import AgentHandle, Harness, adapter
+from pytest_agent_readiness.monitor import wire_monitor
 from pytest_agent_readiness.scripted import ModelContext, ToolResult, TurnModel
 
 # -- 1. the agent -----------------------------------------------------------
@@ -376,6 +377,9 @@ def $adapter(harness: Harness) -> AgentHandle:
         # the prompt file; under test, canaries the harness planted in both.
         guard=DisclosureGuard(harness.protected, harness.system_prompt),
     )
+    # The alert monitor: counts what the harness reports, suspends through the
+    # kill switch (in production: ReferenceMonitor or your own, fed by your systems).
+    wire_monitor(harness)
     # tools: every tool the agent really has (the probes compare it with the manifest).
     return AgentHandle(
         run=agent.run, tools={name: SAMPLE_ARGUMENTS[name] for name in tools}

@@ -426,6 +426,11 @@ def _agent(name: str, spec: Mapping[str, Any]) -> Agent:
                 approval=tool.get("approval", "none"),
                 decision=tool.get("decision", tool_name),
                 added=tool.get("added"),
+                data_scope=(
+                    {name: tuple(patterns) for name, patterns in tool["data_scope"].items()}
+                    if "data_scope" in tool
+                    else None
+                ),
             )
             for tool_name, tool in spec.get("tools", {}).items()
         },

@@ -74,6 +74,9 @@ class Tool:
     approval: Literal["required", "none"]
     decision: str
     added: str | None = None
+    # Per argument, the glob patterns its value must match: a call outside is unexpected data
+    # access (the alert signal).
+    data_scope: Mapping[str, tuple[str, ...]] | None = None
 
     @property
     def writes(self) -> bool:

@@ -42,7 +42,7 @@ from .harness import (
     declared_write_tools,
     run_session,
 )
-from .model import Agent
+from .model import ALERT_SIGNALS, Agent
 from .scripted import ModelContext, ScriptedModel, TextReply, ToolCallRequest, TurnLimitReached
 from .spans import Recording, SpanCapture, SpanCaptureRegistry, Trace
 
@@ -593,12 +593,17 @@ def probe_kill_switch(context: ProbeContext) -> Seen:
         finally:
             engaged.set()
     if not engaged_at:
+        # An alert monitor may have thrown the same switch first (a runaway past a low
+        # threshold, a sample argument outside a data_scope): say so, or the halt reads as
+        # a mystery.
+        alerted = [e for e in observed.escalations if e.state in ALERT_SIGNALS]
+        first = f"; first the {alerted[0].state} alert: {alerted[0].detail}" if alerted else ""
         return Seen(
             (
                 Breach(
                     KILL_SWITCH,
                     f"the runaway session never reached turn "
-                    f"{KILL_SWITCH_STALL_TURN}: {observed.result.describe()}",
+                    f"{KILL_SWITCH_STALL_TURN}: {observed.result.describe()}{first}",
                 ),
             )
         )

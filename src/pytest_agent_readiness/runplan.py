@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .alert_probes import alert_probes
 from .checks import Check, CheckRegistry
 from .model import Manifest
 from .probes import Probe, probes_for
@@ -34,11 +35,13 @@ def planned_checks(manifest: Manifest, registry: CheckRegistry) -> list[tuple[st
 
 
 def planned_probes(manifest: Manifest) -> list[tuple[str, Probe]]:
-    """(agent, probe) pairs, one probe item each, for agents that declare an adapter."""
+    """(agent, probe) pairs, one probe item each, for agents that declare an adapter: the
+    control probes, then one per declared alert (which build on the control probes' helpers)."""
     return [
         (name, probe)
         for name in sorted(manifest.agents)
-        for probe in probes_for(manifest.agents[name])
+        for probes in (probes_for, alert_probes)
+        for probe in probes(manifest.agents[name])
     ]
 
 

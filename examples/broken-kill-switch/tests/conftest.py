@@ -7,6 +7,7 @@ from pathlib import Path
 from ops_agent import OpsAgent
 
 from pytest_agent_readiness import AgentHandle, Harness, adapter
+from pytest_agent_readiness.monitor import wire_monitor
 
 PROMPT = (Path(__file__).parent.parent / "prompts" / "ops.md").read_text(encoding="utf-8")
 
@@ -31,5 +32,6 @@ def ops_agent(harness: Harness) -> AgentHandle:
         secrets=harness.protected,
         prompt=harness.system_prompt or PROMPT,
     )
+    wire_monitor(harness)  # the alert monitor: suspends through the (broken) kill switch
     sample = {"service": "checkout"}
     return AgentHandle(run=agent.run, tools=dict.fromkeys(agent.tools, sample))

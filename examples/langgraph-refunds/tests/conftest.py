@@ -9,6 +9,9 @@ from refunds.operations import RUNS
 from pytest_agent_readiness import AgentHandle, Harness, adapter
 from pytest_agent_readiness.integrations.langgraph import langgraph_handle
 
+# An order the lookup's data_scope admits (the schema's own sample, 'sample', is outside it).
+SAMPLES = {"orders_lookup": {"order_id": "A-1"}}
+
 
 @adapter("refund_agent")
 def refund_agent(harness: Harness) -> AgentHandle:
@@ -21,4 +24,4 @@ def refund_agent(harness: Harness) -> AgentHandle:
         confirm=harness.confirm,
         guard=DisclosureGuard(harness.protected, harness.system_prompt or INSTRUCTIONS),
     )
-    return langgraph_handle(harness, agent, control=RUNS.control)
+    return langgraph_handle(harness, agent, control=RUNS.control, samples=SAMPLES)

@@ -19,6 +19,7 @@ from triage_bot.guard import DisclosureGuard
 from pytest_agent_readiness import AgentHandle, Harness, adapter
 from pytest_agent_readiness.manifest import load_manifest
 from pytest_agent_readiness.model import Agent
+from pytest_agent_readiness.monitor import wire_monitor
 from pytest_agent_readiness.scripted import ModelContext, ToolResult
 
 MANIFEST = Path(__file__).parent.parent / "agent-readiness.yaml"
@@ -191,4 +192,6 @@ def triage_bot(harness: Harness) -> AgentHandle:
         tracer_provider=harness.tracer_provider,
         guard=DisclosureGuard(harness.protected, harness.system_prompt or SYSTEM_PROMPT),
     )
+    # The alert monitor: counts the harness's events, suspends through the kill switch.
+    wire_monitor(harness)
     return AgentHandle(run=bot.run, tools={name: SAMPLE_ARGUMENTS[name] for name in bot.tools})

@@ -33,6 +33,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from ..handle import AgentHandle
+from ..monitor import wire_chosen_monitor
 from ..scripted import ModelContext, ScriptedModel, ToolResult
 from . import IntegrationUnavailable
 
@@ -443,6 +444,7 @@ def langgraph_handle(
     record_effects: bool = True,
     recursion_limit: int = DEFAULT_RECURSION_LIMIT,
     control: Callable[[], RunControl] | None = None,
+    monitor: bool | Callable[[Harness], object] = True,
 ) -> AgentHandle:
     """The :class:`AgentHandle` of ``agent``, a graph built by ``create_agent``.
 
@@ -455,12 +457,16 @@ def langgraph_handle(
       ``recursion_limit``, every ``HumanInTheLoopMiddleware`` interrupt answered by
       ``harness.request_approval`` and resumed on the same thread;
     - ``control``: a factory of ``langgraph.runtime.RunControl`` passed to every ``invoke``,
-      so a kill switch that calls ``request_drain`` on the runs in flight stops the session.
+      so a kill switch that calls ``request_drain`` on the runs in flight stops the session;
+    - ``monitor``: the alert monitor, for an agent that declares alerts: the reference monitor
+      by default, ``False`` for none, or a function that wires your own (see
+      :func:`~pytest_agent_readiness.monitor.wire_chosen_monitor`).
 
     Also instruments OpenInference onto ``harness.tracer_provider`` (see :func:`instrument`).
     """
     _require_langgraph()
     instrument(harness.tracer_provider)
+    wire_chosen_monitor(harness, monitor)
     tools = agent_tools(agent)
     listed = {name: sample_arguments(tool) for name, tool in sorted(tools.items())}
     for name, arguments in (samples or {}).items():

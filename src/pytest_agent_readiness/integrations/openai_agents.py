@@ -31,6 +31,7 @@ from contextlib import contextmanager, nullcontext, suppress
 from typing import TYPE_CHECKING, Any
 
 from ..handle import AgentHandle
+from ..monitor import wire_chosen_monitor
 from ..scripted import ModelContext, ScriptedModel, ToolResult
 from . import IntegrationUnavailable
 from ._shared import ToolEffects, inside, sample_arguments
@@ -429,6 +430,7 @@ def openai_agents_handle(
     hooks: RunHooks[Any] | None = None,
     max_turns: int = 40,
     kill_switch: CancelSwitch | None = None,
+    monitor: bool | Callable[[Harness], object] = True,
 ) -> AgentHandle:
     """The :class:`AgentHandle` for an Agents SDK ``agent`` built on
     ``harness.openai_agents_model()``.
@@ -440,10 +442,14 @@ def openai_agents_handle(
       manifest's ``callable`` kill switch);
     - ``samples``: sample arguments for tools whose schema-derived ones do not suit;
     - ``record_effects``: False when the agent's test doubles record to ``harness.effects``
-      themselves (each action must be recorded once).
+      themselves (each action must be recorded once);
+    - ``monitor``: the alert monitor, for an agent that declares alerts: the reference monitor
+      by default, ``False`` for none, or a function that wires your own (see
+      :func:`~pytest_agent_readiness.monitor.wire_chosen_monitor`).
     """
     _require_agents()
     instrument(harness.tracer_provider)
+    wire_chosen_monitor(harness, monitor)
     if record_effects:
         record_tools(harness, agent)
 

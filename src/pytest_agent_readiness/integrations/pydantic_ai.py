@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from ..handle import AgentHandle
+from ..monitor import wire_chosen_monitor
 from ..scripted import ModelContext, ScriptedModel, ToolResult
 from . import IntegrationUnavailable
 from ._shared import ToolEffects, inside, sample_arguments
@@ -184,6 +185,7 @@ def pydantic_ai_handle(
     run: Callable[[str], Any] | None = None,
     samples: Mapping[str, Mapping[str, object]] | None = None,
     record_effects: bool = True,
+    monitor: bool | Callable[[Harness], object] = True,
 ) -> AgentHandle:
     """The :class:`AgentHandle` for a PydanticAI ``agent`` built on ``harness.pydantic_ai_model()``.
 
@@ -191,10 +193,14 @@ def pydantic_ai_handle(
       approval loop, limits, escalations); by default :func:`run_with_approvals`;
     - ``samples``: sample arguments for tools whose schema-derived ones do not suit;
     - ``record_effects``: False when the agent's test doubles record to ``harness.effects``
-      themselves (each action must be recorded once).
+      themselves (each action must be recorded once);
+    - ``monitor``: the alert monitor, for an agent that declares alerts: the reference monitor
+      by default, ``False`` for none, or a function that wires your own (see
+      :func:`~pytest_agent_readiness.monitor.wire_chosen_monitor`).
     """
     _require_pydantic_ai()
     instrument(agent, harness.tracer_provider)
+    wire_chosen_monitor(harness, monitor)
     effects = ToolEffects(harness)
     originals = list(agent.toolsets)
 
