@@ -260,12 +260,15 @@ def readiness_manifest_path(config: pytest.Config) -> Path:
 
 def _report_targets(config: pytest.Config, *, remove_stale: bool) -> tuple[tuple[str, Path], ...]:
     """``--readiness-report FORMAT=PATH`` values (or the ini list), checked at configure time."""
-    from .cli import REPORT_FORMATS
-
     values: list[str] = config.getoption("readiness_report") or []
     from_ini = not values
     if from_ini:
         values = list(config.getini("readiness_report") or [])
+    if not values:
+        return ()
+    # Only a run that writes reports loads the module that names their formats.
+    from .cli import REPORT_FORMATS
+
     targets: list[tuple[str, Path]] = []
     for value in values:
         format, _, target = str(value).partition("=")
