@@ -23,10 +23,11 @@ median of its runs.
   time), each making the same stub call.
 - ``xdist``, ``xdist-bare``: ``-n 2`` vs serial, for the plugin and, for reference, bare tests.
 
-Python's bytecode cache is on for every side (``PYTHONDONTWRITEBYTECODE`` is dropped from their
-environment), as on a developer's machine or a CI runner from its second run;
-``--no-bytecode-cache`` keeps it set, so every run compiles what it imports, as in a container
-that sets it.
+The sides run in this environment, and the header says whether Python writes bytecode: with
+``PYTHONDONTWRITEBYTECODE`` set (as many container images do) pytest never caches the modules it
+rewrites, the plugin's own among them, so every run parses and compiles them again; without it
+the first run (the warm-up) caches them. Measure that state first: a run without it leaves the
+caches behind.
 """
 
 from __future__ import annotations
@@ -201,29 +202,15 @@ class Settings:
     repeats: int
     timeout_s: float
     workdir: Path
-    bytecode_cache: bool = True
-
-
-def side_environment(settings: Settings) -> dict[str, str]:
-    """The environment every side runs in: this one, without pytest options or plugins of its
-    own, and with Python's bytecode cache as ``settings`` asks."""
-    dropped = {"PYTEST_ADDOPTS", "PYTEST_PLUGINS"}
-    if settings.bytecode_cache:
-        dropped.add("PYTHONDONTWRITEBYTECODE")
-    env = {k: v for k, v in os.environ.items() if k not in dropped}
-    if not settings.bytecode_cache:
-        env["PYTHONDONTWRITEBYTECODE"] = "1"
-    return env
 
 
 def run_once(side: Side, settings: Settings, log: Path) -> Sample:
     """Run ``side`` once; its CPU and wall time, peak RSS and exit code. Output goes to ``log``."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTEST_ADDOPTS", "PYTEST_PLUGINS")}
     killed = threading.Event()
     with log.open("wb") as out:
         started = time.perf_counter()
-        process = subprocess.Popen(
-            side.argv, cwd=side.cwd, stdout=out, stderr=out, env=side_environment(settings)
-        )
+        process = subprocess.Popen(side.argv, cwd=side.cwd, stdout=out, stderr=out, env=env)
 
         def kill() -> None:
             killed.set()
@@ -559,12 +546,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--timeout", type=float, default=None, help="seconds one run may take (default 60)"
     )
-    parser.add_argument(
-        "--no-bytecode-cache",
-        dest="bytecode_cache",
-        action="store_false",
-        help="run every side with PYTHONDONTWRITEBYTECODE=1 (each run compiles what it imports)",
-    )
     parser.add_argument("--keep", type=Path, default=None, help="build inputs here and keep them")
     args = parser.parse_args(argv)
     unknown = sorted(set(args.only.split(",")) - set(BENCHMARKS))
@@ -590,13 +571,7 @@ def settings_from(args: argparse.Namespace, workdir: Path) -> Settings:
     )
     repeats = args.repeat if args.repeat is not None else (2 if args.quick else 5)
     timeout = args.timeout if args.timeout is not None else (30.0 if args.quick else 60.0)
-    return Settings(
-        sizes=sizes,
-        repeats=max(1, repeats),
-        timeout_s=timeout,
-        workdir=workdir,
-        bytecode_cache=args.bytecode_cache,
-    )
+    return Settings(sizes=sizes, repeats=max(1, repeats), timeout_s=timeout, workdir=workdir)
 
 
 def load_text() -> str:
@@ -610,9 +585,9 @@ def load_text() -> str:
 def run(args: argparse.Namespace, workdir: Path) -> int:
     """Every selected benchmark in order; 0 when all measured ones reach their targets."""
     settings = settings_from(args, workdir)
-    cache = "on" if settings.bytecode_cache else "off (PYTHONDONTWRITEBYTECODE=1)"
+    cache = "not written (PYTHONDONTWRITEBYTECODE)" if sys.dont_write_bytecode else "written"
     print(
-        f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {load_text()}, bytecode cache "
+        f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {load_text()}, bytecode "
         f"{cache}, {settings.repeats} rounds after a warm-up, inputs in {workdir}",
         flush=True,
     )
