@@ -84,3 +84,36 @@ def test_a_run_writing_a_report_loads_its_renderer_only(
     assert "pytest_agent_readiness.reports.sarif" in loaded
     assert "pytest_agent_readiness.reports.markdown" not in loaded
     assert "pytest_agent_readiness.reports.junit" not in loaded
+
+
+LOADERS = """
+import sys
+
+import pytest
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    with open("loaders.txt", "w", encoding="utf-8") as out:
+        for name, module in sorted(sys.modules.items()):
+            if name.startswith("pytest_agent_readiness"):
+                out.write(f"{name} {type(module.__loader__).__name__}\\n")
+"""
+
+
+def test_pytest_imports_the_package_without_rewriting_its_assertions(
+    pytester: pytest.Pytester,
+) -> None:
+    # Installed plugins load as a user's run loads them (pytest marks the package for rewriting).
+    write_toy_project(pytester, {"suites": ["tool_misuse"], "min_pass_rate": 1.0})
+    pytester.makepyfile(record_loaders=LOADERS)
+    result = pytester.runpytest_subprocess(
+        "-p", "record_loaders", "--readiness", "--readiness-as-of=2026-11-25"
+    )
+    result.stdout.fnmatch_lines(["*VERDICT: *"])
+    lines = (pytester.path / "loaders.txt").read_text(encoding="utf-8").splitlines()
+    loaders = dict(line.split(" ", 1) for line in lines)
+    # The conftest's import of the harness and everything the session imports came later than
+    # the plugin's registration, so pytest's own import machinery compiled none of them.
+    for module in ("harness", "session", "probes", "spans", "catalogue", "yamlsource"):
+        assert loaders[f"pytest_agent_readiness.{module}"] == "SourceFileLoader", loaders

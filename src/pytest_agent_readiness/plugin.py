@@ -137,6 +137,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    # The first hook pytest calls on this plugin: before a conftest or the session imports the
+    # rest of the package.
+    _leave_package_unrewritten(pluginmanager)
     from . import hookspecs
 
     pluginmanager.add_hookspecs(hookspecs)
@@ -171,3 +174,28 @@ def pytest_readiness_checks(config: pytest.Config) -> Sequence[Check]:
     from .catalogue import BUILTIN_CHECKS
 
     return BUILTIN_CHECKS
+
+
+def _leave_package_unrewritten(pluginmanager: pytest.PytestPluginManager) -> None:
+    """Take this package off the list of modules pytest rewrites the assertions of.
+
+    pytest rewrites every module of an installed plugin's distribution, so a failing assert in
+    a user's helper shows its values. This package has no assertion meant for a user's test, and
+    rewriting is not free: pytest parses, rewrites and compiles each module itself, ignoring the
+    bytecode pip compiled, and caches the result only where it may write bytecode. Where it may
+    not (``PYTHONDONTWRITEBYTECODE``, as many container images set, or a read-only
+    site-packages), every run paid about 0.1 s CPU to rewrite the dozens of modules a run
+    imports. Modules already imported (this one) stay as they are.
+
+    No public API does this: it uses the rewrite hook's private set of marked names (checked
+    against pytest 9.2.0), and does nothing when that is not there (``--assert=plain``, a
+    pytest that keeps it elsewhere).
+    """
+    hook = getattr(pluginmanager, "rewrite_hook", None)
+    marked = getattr(hook, "_must_rewrite", None)
+    package = __name__.rpartition(".")[0]
+    if isinstance(marked, set) and package in marked:
+        marked.discard(package)
+        decided = getattr(hook, "_marked_for_rewrite_cache", None)
+        if isinstance(decided, dict):
+            decided.clear()
