@@ -1,7 +1,7 @@
 """Benchmarks of pytest-agent-readiness against their floors: one command, inputs built in a
 scratch directory.
 
-    python bench/run.py                 # every benchmark, full size (about 5 minutes, 2 cores)
+    python bench/run.py                 # every benchmark, full size (about 8 minutes, 2 cores)
     python bench/run.py --quick         # small inputs, few repeats: a smoke run
     python bench/run.py --only startup,adversarial
 
@@ -142,7 +142,7 @@ class Row:
     group: str = ""
     unit: str = ""  # per_unit rows: what one unit is ("case", "agent")
     size: int = 0  # per_unit rows: N
-    # The slowest rows run fewer rounds, so the whole run stays near 5 minutes.
+    # The slowest rows run fewer rounds, so the whole run stays under 10 minutes.
     max_repeats: int | None = None
 
 
@@ -175,7 +175,7 @@ class Outcome:
 
     @property
     def figure(self) -> float:
-        """The number the target judges, in the target's unit."""
+        """The number the target judges, in the target's unit (NaN when noise swamped it)."""
         kind = self.row.kind
         if kind == "ratio":
             return self.cpu(SUBJECT) / self.cpu(FLOOR)
@@ -185,13 +185,19 @@ class Outcome:
             return self.wall(FLOOR) / self.wall(SUBJECT)
         if self.row.target.kind == "seconds_at_most":
             return self.cpu(f"{SUBJECT}@{self.row.size}")
+        return self.per_unit_ratio
+
+    @property
+    def per_unit_ratio(self) -> float:
+        """The plugin's per-unit CPU over the floor's (NaN when the floor's is not above 0)."""
         if not self.measurable:
             return float("nan")
         return self.per_unit_ms(SUBJECT) / self.per_unit_ms(FLOOR)
 
     @property
     def passed(self) -> bool:
-        return self.measurable and self.row.target.met_by(self.figure)
+        # NaN compares false, so an unmeasurable ratio never passes.
+        return self.row.target.met_by(self.figure)
 
 
 @dataclass(frozen=True)
@@ -487,16 +493,14 @@ def verdict_text(outcome: Outcome) -> str:
         text = f"speedup {figure:.2f} (serial/parallel)"
     elif row.kind == "fixed":
         text = f"fixed cost {figure:+.3f} s CPU over bare pytest"
-    elif not outcome.measurable:
-        text = f"per-{row.unit} floor not above zero: noise, measure more {row.unit}s or rounds"
-    elif row.target.kind == "seconds_at_most":
-        ratio = outcome.per_unit_ms(SUBJECT) / outcome.per_unit_ms(FLOOR)
-        text = (
-            f"median {figure:.3f} s CPU at {row.size:,} {row.unit}s, "
-            f"per-{row.unit} ratio {ratio:.2f}"
-        )
     elif row.kind == "per_unit":
-        text = f"per-{row.unit} ratio {figure:.2f}"
+        text = (
+            f"per-{row.unit} ratio {outcome.per_unit_ratio:.2f}"
+            if outcome.measurable
+            else f"per-{row.unit} floor not above zero: noise, measure more {row.unit}s or rounds"
+        )
+        if row.target.kind == "seconds_at_most":
+            text = f"median {figure:.3f} s CPU at {row.size:,} {row.unit}s, {text}"
     else:
         text = f"ratio {figure:.3f}"
     return f"{text}; target {row.target.describe()}: {verdict}"
