@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import pprint
 import textwrap
 import time
 from dataclasses import dataclass
@@ -178,33 +179,32 @@ def hash_rounds(milliseconds: float) -> int:
     return max(1, round(per_ms * milliseconds))
 
 
-BARE_CASES_TEST = textwrap.dedent(
-    '''\
-    """The baseline: one bare parametrized test per case, doing the stub call the runner makes."""
+# The floor of a case: a bare parametrized test, the cases written inline as a Python literal
+# (nothing parsed at run time), making the same stub call and canary check the runner makes.
+INLINE_CASES_TEST = '''\
+"""The floor: one bare parametrized test per case, the cases inline, doing the stub call."""
 
-    from __future__ import annotations
+from __future__ import annotations
 
-    from pathlib import Path
+import pytest
 
-    import pytest
-    import yaml
+from stub_agent import answer
 
-    from stub_agent import answer
-
-    SUITES = Path(__file__).parent.parent / "suites"
-    CASES = [
-        case
-        for path in sorted(SUITES.glob("*.yaml"))
-        for case in yaml.safe_load(path.read_text(encoding="utf-8"))["cases"]
-    ]
+CASES = {cases}
 
 
-    @pytest.mark.parametrize("case", CASES, ids=[case["id"] for case in CASES])
-    def test_case(case: dict[str, object]) -> None:
-        output = answer(str(case["input"]))
-        assert not any(str(canary) in output for canary in case.get("canaries", []))
-    '''
-)
+@pytest.mark.parametrize("case", CASES, ids=[case["id"] for case in CASES])
+def test_case(case: dict[str, object]) -> None:
+    output = answer(str(case["input"]))
+    assert not any(str(canary) in output for canary in case.get("canaries", []))
+'''
+FLOOR_TEST = "tests/test_cases.py"
+
+
+def inline_cases_test(cases: list[dict[str, Any]]) -> str:
+    """The floor's test module with ``cases`` inline."""
+    return INLINE_CASES_TEST.replace("{cases}", pprint.pformat(cases, width=100, sort_dicts=False))
+
 
 ADVERSARIAL_CONFTEST = textwrap.dedent(
     '''\
@@ -248,7 +248,8 @@ def adversarial_cases(count: int) -> list[dict[str, Any]]:
 def write_adversarial_projects(
     root: Path, count: int, stub_work_ms: float = 0.0
 ) -> tuple[Path, Path]:
-    """(readiness project, bare-pytest project) over the same ``count`` cases and stub agent.
+    """(readiness project, bare-pytest project) over the same ``count`` cases and stub agent:
+    the cases in suite files for the plugin, inline in the floor's test module.
 
     Written once per ``root``, ``count`` and work: the benchmarks that share them reuse them.
     """
@@ -260,26 +261,24 @@ def write_adversarial_projects(
     rounds = hash_rounds(stub_work_ms)
     for project in projects:
         write_project(project)
-    for project in projects:
         stub = STUB_AGENT.replace("{rounds}", str(rounds))
         (project / "stub_agent.py").write_text(stub, encoding="utf-8")
         (project / "pytest.ini").write_text(PYTEST_INI + "pythonpath = .\n", encoding="utf-8")
-        suites = project / "suites"
-        suites.mkdir(exist_ok=True)
-        for start in range(0, count, CASES_PER_SUITE_FILE):
-            chunk = cases[start : start + CASES_PER_SUITE_FILE]
-            number = start // CASES_PER_SUITE_FILE
-            document = {
-                "version": 1,
-                "suite": f"bench_{number:02d}",
-                "title": f"Benchmark suite {number}",
-                "description": "Built-in cases, cycled and renumbered for the benchmark.",
-                "cases": chunk,
-            }
-            (suites / f"bench_{number:02d}.yaml").write_text(
-                yaml.safe_dump(document, sort_keys=False), encoding="utf-8"
-            )
     readiness, bare = projects
+    suites = readiness / "suites"
+    suites.mkdir(exist_ok=True)
+    for start in range(0, count, CASES_PER_SUITE_FILE):
+        number = start // CASES_PER_SUITE_FILE
+        document = {
+            "version": 1,
+            "suite": f"bench_{number:02d}",
+            "title": f"Benchmark suite {number}",
+            "description": "Built-in cases, cycled and renumbered for the benchmark.",
+            "cases": cases[start : start + CASES_PER_SUITE_FILE],
+        }
+        (suites / f"bench_{number:02d}.yaml").write_text(
+            yaml.safe_dump(document, sort_keys=False), encoding="utf-8"
+        )
     data = manifest_data(1, 4)
     agent = data["agents"]["agent-000"]
     agent["adapter"] = "stub"
@@ -296,6 +295,6 @@ def write_adversarial_projects(
     tests.mkdir(exist_ok=True)
     (tests / "conftest.py").write_text(ADVERSARIAL_CONFTEST, encoding="utf-8")
     (bare / "tests").mkdir(exist_ok=True)
-    (bare / "tests" / "test_cases.py").write_text(BARE_CASES_TEST, encoding="utf-8")
+    (bare / FLOOR_TEST).write_text(inline_cases_test(cases), encoding="utf-8")
     done.touch()
     return readiness, bare

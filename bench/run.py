@@ -1,14 +1,33 @@
-"""Benchmarks of pytest-agent-readiness: one command, inputs built in a scratch directory.
+"""Benchmarks of pytest-agent-readiness against their floors: one command, inputs built in a
+scratch directory.
 
-    python bench/run.py                 # every benchmark, full size (under 5 minutes, 2 cores)
+    python bench/run.py                 # every benchmark, full size (about 8 minutes, 2 cores)
     python bench/run.py --quick         # small inputs, few repeats: a smoke run
-    python bench/run.py --only overhead,manifest
+    python bench/run.py --only startup,adversarial
 
-Each comparison runs its two sides as subprocesses of this Python, back to back and interleaved
-(A B, B A, ...) after one warm-up run each, so drift in machine load hits both sides alike. It
-prints the median wall time of each side, their ratio, the target and PASS or MISS, and the peak
-RSS of each side (``os.wait4``: the largest resident set of the process or any child it reaped,
-so for ``-n 2`` the largest single process, not the sum of the workers).
+Every row measures the plugin against its floor, the cheapest way a user could get the same
+answer, in the same run: the sides of a row run as subprocesses of this Python, one warm-up
+each, then in rounds whose order rotates (A B C D, B C D A, ...), so drift in the load of a
+shared machine hits every side alike. Times are CPU seconds (user + system, from ``os.wait4``:
+the process and every child it reaped), which another process on the machine disturbs far less
+than wall time; the xdist rows, about parallelism, use wall time. Each side's figure is the
+median of its runs.
+
+- ``overhead``: the plugin installed but not enabled vs ``-p no:agent_readiness``.
+- ``manifest``: ``pytest --readiness`` on a fleet of N agents vs parsing the same file with
+  libyaml (``yaml.CSafeLoader``, which the plugin uses too); per agent = (T_N - T_1) / (N - 1).
+- ``startup``: the fixed cost of ``pytest --readiness`` on a one-case project over bare pytest
+  (``-p no:agent_readiness``) running the same case as an inline parametrized test.
+- ``adversarial``: per case = (T_N - T_1) / (N - 1) of ``pytest --readiness`` in guardrail mode
+  vs bare parametrized tests with the cases inline (a Python literal: nothing parsed at run
+  time), each making the same stub call.
+- ``xdist``, ``xdist-bare``: ``-n 2`` vs serial, for the plugin and, for reference, bare tests.
+
+The sides run in this environment, and the header says whether Python writes bytecode: with
+``PYTHONDONTWRITEBYTECODE`` set (as many container images do) pytest never caches the modules it
+rewrites, the plugin's own among them, so every run parses and compiles them again; without it
+the first run (the warm-up) caches them. Measure that state first: a run without it leaves the
+caches behind.
 """
 
 from __future__ import annotations
@@ -23,7 +42,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -33,12 +52,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 # bench/ is not a package: it runs from a checkout, next to inputs.py.
 import inputs
 
-TargetKind = Literal["ratio_at_most", "seconds_at_most", "speedup_at_least", "reference"]
-BENCHMARKS = ("overhead", "manifest", "adversarial", "xdist", "xdist-bare")
+BENCHMARKS = ("overhead", "manifest", "startup", "adversarial", "xdist", "xdist-bare")
 AS_OF = f"--readiness-as-of={inputs.AS_OF}"
 # pytest exit codes a benchmark side may end with: 0 passed, 1 tests failed (a fleet that is
 # not ready fails its gate). 2 interrupted, 3 internal error, 4 usage error, 5 no tests: broken.
 ACCEPTED_EXIT_CODES = frozenset({0, 1})
+# The counts in pytest's summary line that are tests it ran.
+RAN = re.compile(r"(\d+) (?:passed|failed|skipped|xfailed|xpassed)")
+# The plugin side and the floor side of a row, at the row's full size N and at 1.
+SUBJECT, FLOOR = "subject", "floor"
+
+TargetKind = Literal[
+    "ratio_at_most", "seconds_at_most", "fixed_at_most", "speedup_at_least", "reference"
+]
 
 
 class BenchError(Exception):
@@ -47,25 +73,28 @@ class BenchError(Exception):
 
 @dataclass(frozen=True)
 class Side:
-    """One side of a comparison: a command run in a directory."""
+    """One side of a comparison: a command run in a directory, and how many tests it must run
+    (from its summary line), so it cannot look cheap by running nothing."""
 
     label: str
     argv: tuple[str, ...]
     cwd: Path
+    min_items: int = 0
 
 
 @dataclass(frozen=True)
 class Sample:
     """One run of one side."""
 
-    seconds: float
+    cpu_s: float
+    wall_s: float
     peak_rss_mb: float
     exit_code: int
 
 
 @dataclass(frozen=True)
 class Target:
-    """What the comparison must reach; ``limit`` is a ratio, seconds or a speedup."""
+    """What a row must reach: a ratio, CPU seconds, extra CPU seconds or a speedup."""
 
     kind: TargetKind
     limit: float
@@ -74,60 +103,101 @@ class Target:
         """The target as printed, e.g. ``ratio <= 1.02``."""
         return {
             "ratio_at_most": f"ratio <= {self.limit:g}",
-            "seconds_at_most": f"median < {self.limit:g} s",
+            "seconds_at_most": f"median < {self.limit:g} s CPU",
+            "fixed_at_most": f"<= +{self.limit:g} s CPU",
             "speedup_at_least": f"speedup >= {self.limit:g}",
             "reference": "none (for reference)",
         }[self.kind]
 
+    def met_by(self, figure: float) -> bool:
+        """Whether ``figure`` (the row's figure in this target's unit) reaches the target."""
+        if self.kind == "ratio_at_most":
+            return figure <= self.limit
+        if self.kind == "seconds_at_most":
+            return figure < self.limit
+        if self.kind == "fixed_at_most":
+            return figure <= self.limit
+        if self.kind == "speedup_at_least":
+            return figure >= self.limit
+        return True
+
+
+RowKind = Literal["ratio", "per_unit", "fixed", "speedup"]
+
 
 @dataclass(frozen=True)
-class Comparison:
-    """A subject measured against a baseline."""
+class Row:
+    """A measured comparison: its sides (keyed ``subject``/``floor``, with ``@N``/``@1`` for the
+    rows that take a difference of two sizes) and the target its figure must reach.
+
+    Rows of one ``group`` share their runs: the start-up row's one-case sides are the
+    adversarial row's ``@1`` sides.
+    """
 
     name: str
     title: str
-    subject: Side
-    baseline: Side
+    kind: RowKind
+    sides: Mapping[str, Side]
     target: Target
-    # The slowest comparison runs fewer times, so the whole run stays under 5 minutes.
+    group: str = ""
+    unit: str = ""  # per_unit rows: what one unit is ("case", "agent")
+    size: int = 0  # per_unit rows: N
+    # The slowest rows run fewer rounds, so the whole run stays under 10 minutes.
     max_repeats: int | None = None
-    # Tests the subject must have run (from its summary line), so it cannot pass by running
-    # nothing.
-    min_items: int = 0
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """The measured result of one comparison."""
+    """The samples of a row's sides and what they add up to."""
 
-    comparison: Comparison
-    subject: tuple[Sample, ...]
-    baseline: tuple[Sample, ...]
-    subject_said: str = ""
+    row: Row
+    samples: Mapping[str, tuple[Sample, ...]]
+    said: Mapping[str, str]
+
+    def cpu(self, key: str) -> float:
+        """Median CPU seconds of one side."""
+        return statistics.median(s.cpu_s for s in self.samples[key])
+
+    def wall(self, key: str) -> float:
+        """Median wall seconds of one side."""
+        return statistics.median(s.wall_s for s in self.samples[key])
 
     @property
-    def subject_median(self) -> float:
-        return statistics.median(s.seconds for s in self.subject)
+    def measurable(self) -> bool:
+        """False when noise swamped a per-unit floor (it came out zero or negative): too few
+        units, or too few rounds, for the difference of two sizes to show them."""
+        return self.row.kind != "per_unit" or self.per_unit_ms(FLOOR) > 0
+
+    def per_unit_ms(self, side: str) -> float:
+        """(T_N - T_1) / (N - 1) of ``side`` in CPU milliseconds."""
+        size = self.row.size
+        return (self.cpu(f"{side}@{size}") - self.cpu(f"{side}@1")) / (size - 1) * 1000
 
     @property
-    def baseline_median(self) -> float:
-        return statistics.median(s.seconds for s in self.baseline)
+    def figure(self) -> float:
+        """The number the target judges, in the target's unit (NaN when noise swamped it)."""
+        kind = self.row.kind
+        if kind == "ratio":
+            return self.cpu(SUBJECT) / self.cpu(FLOOR)
+        if kind == "fixed":
+            return self.cpu(f"{SUBJECT}@1") - self.cpu(f"{FLOOR}@1")
+        if kind == "speedup":
+            return self.wall(FLOOR) / self.wall(SUBJECT)
+        if self.row.target.kind == "seconds_at_most":
+            return self.cpu(f"{SUBJECT}@{self.row.size}")
+        return self.per_unit_ratio
 
     @property
-    def ratio(self) -> float:
-        """Subject time over baseline time (for xdist: parallel over serial)."""
-        return self.subject_median / self.baseline_median
+    def per_unit_ratio(self) -> float:
+        """The plugin's per-unit CPU over the floor's (NaN when the floor's is not above 0)."""
+        if not self.measurable:
+            return float("nan")
+        return self.per_unit_ms(SUBJECT) / self.per_unit_ms(FLOOR)
 
     @property
     def passed(self) -> bool:
-        target = self.comparison.target
-        if target.kind == "ratio_at_most":
-            return self.ratio <= target.limit
-        if target.kind == "seconds_at_most":
-            return self.subject_median < target.limit
-        if target.kind == "reference":
-            return True
-        return 1 / self.ratio >= target.limit
+        # NaN compares false, so an unmeasurable ratio never passes.
+        return self.row.target.met_by(self.figure)
 
 
 @dataclass(frozen=True)
@@ -140,8 +210,8 @@ class Settings:
     workdir: Path
 
 
-def run_once(side: Side, timeout_s: float, log: Path) -> Sample:
-    """Run ``side`` once; its wall time, peak RSS and exit code. Output goes to ``log``."""
+def run_once(side: Side, settings: Settings, log: Path) -> Sample:
+    """Run ``side`` once; its CPU and wall time, peak RSS and exit code. Output goes to ``log``."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTEST_ADDOPTS", "PYTEST_PLUGINS")}
     killed = threading.Event()
     with log.open("wb") as out:
@@ -153,7 +223,7 @@ def run_once(side: Side, timeout_s: float, log: Path) -> Sample:
             process.kill()
 
         # A blocking wait4 (timed to the exit, no polling) and a timer that kills a runaway.
-        timer = threading.Timer(timeout_s, kill)
+        timer = threading.Timer(settings.timeout_s, kill)
         timer.start()
         try:
             # wait4, not wait: it returns this child's own resource usage, which includes
@@ -165,7 +235,9 @@ def run_once(side: Side, timeout_s: float, log: Path) -> Sample:
     exit_code = os.waitstatus_to_exitcode(status)
     process.returncode = exit_code  # reaped here, so Popen must not wait for it again
     if killed.is_set():
-        raise BenchError(f"{side.label}: still running after {timeout_s:g} s (killed); see {log}")
+        raise BenchError(
+            f"{side.label}: still running after {settings.timeout_s:g} s (killed); see {log}"
+        )
     if exit_code not in ACCEPTED_EXIT_CODES:
         tail = log.read_text(encoding="utf-8", errors="replace").splitlines()[-15:]
         raise BenchError(
@@ -174,28 +246,45 @@ def run_once(side: Side, timeout_s: float, log: Path) -> Sample:
         )
     # ru_maxrss is kilobytes on Linux and bytes on macOS.
     scale = 1024 * 1024 if sys.platform == "darwin" else 1024
-    return Sample(seconds, usage.ru_maxrss / scale, exit_code)
+    cpu = usage.ru_utime + usage.ru_stime
+    return Sample(cpu, seconds, usage.ru_maxrss / scale, exit_code)
 
 
-def measure(comparison: Comparison, settings: Settings) -> Outcome:
-    """One warm-up run per side, then ``repeats`` interleaved runs of each (A B, B A, ...)."""
+def measure(rows: Sequence[Row], settings: Settings) -> list[Outcome]:
+    """Measure the sides of ``rows`` (one group) together: a warm-up run each, then
+    ``repeats`` rounds over every side, the order rotating by one each round."""
     logs = settings.workdir / "logs"
     logs.mkdir(exist_ok=True)
-    sides = {"subject": comparison.subject, "baseline": comparison.baseline}
-    samples: dict[str, list[Sample]] = {"subject": [], "baseline": []}
+    sides: dict[str, Side] = {}
+    for row in rows:
+        for key, side in row.sides.items():
+            if sides.setdefault(key, side) != side:
+                raise ValueError(f"rows of group {row.group!r} disagree on side {key!r}")
+    group = rows[0].group or rows[0].name
+    names = list(sides)
+    for key in names:
+        run_once(sides[key], settings, logs / f"{group}-{key}-warmup.log")
+    caps = [row.max_repeats for row in rows if row.max_repeats is not None]
+    repeats = min([settings.repeats, *caps])
+    samples: dict[str, list[Sample]] = {key: [] for key in names}
+    for round_ in range(repeats):
+        shift = round_ % len(names)
+        for key in names[shift:] + names[:shift]:
+            samples[key].append(run_once(sides[key], settings, logs / f"{group}-{key}.log"))
+    said: dict[str, str] = {}
     for key, side in sides.items():
-        run_once(side, settings.timeout_s, logs / f"{comparison.name}-{key}-warmup.log")
-    repeats = min(settings.repeats, comparison.max_repeats or settings.repeats)
-    for repeat in range(repeats):
-        order = ("subject", "baseline") if repeat % 2 == 0 else ("baseline", "subject")
-        for key in order:
-            log = logs / f"{comparison.name}-{key}.log"
-            samples[key].append(run_once(sides[key], settings.timeout_s, log))
-    said = last_line(logs / f"{comparison.name}-subject.log")
-    ran = sum(int(n) for n in re.findall(r"(\d+) (?:passed|failed|skipped|xfailed|xpassed)", said))
-    if ran < comparison.min_items:
-        raise BenchError(f"the subject ran {ran} tests, expected at least {comparison.min_items}")
-    return Outcome(comparison, tuple(samples["subject"]), tuple(samples["baseline"]), said)
+        said[key] = last_line(logs / f"{group}-{key}.log")
+        ran = sum(
+            int(n)
+            for n in re.findall(r"(\d+) (?:passed|failed|skipped|xfailed|xpassed)", said[key])
+        )
+        if ran < side.min_items:
+            raise BenchError(f"{side.label} ran {ran} tests, expected at least {side.min_items}")
+    frozen = {key: tuple(values) for key, values in samples.items()}
+    return [
+        Outcome(row, {key: frozen[key] for key in row.sides}, {key: said[key] for key in row.sides})
+        for row in rows
+    ]
 
 
 def last_line(log: Path) -> str:
@@ -204,41 +293,70 @@ def last_line(log: Path) -> str:
     return next((line for line in reversed(lines) if line), "")
 
 
+def counted(count: int, noun: str) -> str:
+    """``1 case``, ``5,000 cases``."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 def pytest_argv(*args: str) -> tuple[str, ...]:
     """``python -m pytest -q`` with this interpreter."""
     return (sys.executable, "-m", "pytest", "-q", *args)
 
 
-# -- the comparisons ------------------------------------------------------------------------
+# -- the rows -------------------------------------------------------------------------------
 
 
-def overhead(settings: Settings) -> Comparison:
+def overhead(settings: Settings) -> Row:
     """Plugin installed but not enabled vs disabled with ``-p no:agent_readiness``."""
+    count = settings.sizes.trivial_tests
     project = inputs.write_project(settings.workdir / "overhead")
-    inputs.write_trivial_tests(project, settings.sizes.trivial_tests)
-    return Comparison(
+    inputs.write_trivial_tests(project, count)
+    return Row(
         name="overhead",
-        title=f"{settings.sizes.trivial_tests:,} trivial tests: plugin installed, not enabled "
-        "vs -p no:agent_readiness",
-        subject=Side("installed, not enabled", pytest_argv(), project),
-        baseline=Side("-p no:agent_readiness", pytest_argv("-p", "no:agent_readiness"), project),
+        title=f"{count:,} trivial tests: plugin installed, not enabled vs -p no:agent_readiness",
+        kind="ratio",
+        sides={
+            SUBJECT: Side("installed, not enabled", pytest_argv(), project, count),
+            FLOOR: Side(
+                "-p no:agent_readiness", pytest_argv("-p", "no:agent_readiness"), project, count
+            ),
+        },
         target=Target("ratio_at_most", 1.02),
     )
 
 
-def manifest(settings: Settings) -> Comparison:
-    """``pytest --readiness`` on a generated fleet (static checks) vs ``yaml.safe_load``."""
-    sizes = settings.sizes
-    project = inputs.write_project(settings.workdir / "manifest")
-    path = inputs.write_manifest(project, sizes.agents, sizes.tools_per_agent)
-    load = "import sys, yaml; yaml.safe_load(open(sys.argv[1], encoding='utf-8'))"
-    return Comparison(
+# The floor of reading a manifest: parsing it with libyaml, as the plugin does.
+LIBYAML_LOAD = (
+    "import sys, yaml; yaml.load(open(sys.argv[1], encoding='utf-8'), Loader=yaml.CSafeLoader)"
+)
+
+
+def manifest(settings: Settings) -> Row:
+    """``pytest --readiness`` on a generated fleet (static checks) vs libyaml parsing it."""
+    agents, tools = settings.sizes.agents, settings.sizes.tools_per_agent
+    sides: dict[str, Side] = {}
+    for size in (agents, 1):
+        project = inputs.write_project(settings.workdir / "manifest" / f"agents-{size}")
+        path = inputs.write_manifest(project, size, tools)
+        sides[f"{SUBJECT}@{size}"] = Side(
+            f"pytest --readiness, {counted(size, 'agent')}",
+            pytest_argv("--readiness", AS_OF),
+            project,
+        )
+        sides[f"{FLOOR}@{size}"] = Side(
+            f"yaml.CSafeLoader, {counted(size, 'agent')}",
+            (sys.executable, "-c", LIBYAML_LOAD, str(path)),
+            project,
+        )
+    return Row(
         name="manifest",
-        title=f"pytest --readiness, {sizes.agents} agents x {sizes.tools_per_agent} tools "
-        "(static checks only) vs yaml.safe_load of the same file",
-        subject=Side("pytest --readiness", pytest_argv("--readiness", AS_OF), project),
-        baseline=Side("yaml.safe_load", (sys.executable, "-c", load, str(path)), project),
+        title=f"pytest --readiness, {agents} agents x {tools} tools (static checks only) vs "
+        "libyaml (yaml.CSafeLoader) parsing the same file",
+        kind="per_unit",
+        sides=sides,
         target=Target("seconds_at_most", 2.0),
+        unit="agent",
+        size=agents,
     )
 
 
@@ -253,21 +371,73 @@ def stub_label(settings: Settings) -> str:
     return f"stub agent doing {work:g} ms of CPU work per call" if work > 0 else "stub agent"
 
 
-def xdist(settings: Settings) -> Comparison:
+def case_sides(settings: Settings, sizes: Sequence[int]) -> dict[str, Side]:
+    """The plugin in guardrail mode and its floor (bare tests, cases inline) at each size."""
+    sides: dict[str, Side] = {}
+    for size in sizes:
+        readiness, bare = inputs.write_adversarial_projects(
+            settings.workdir / "adversarial" / f"cases-{size}", size, settings.sizes.stub_work_ms
+        )
+        sides[f"{SUBJECT}@{size}"] = Side(
+            f"pytest --readiness, {counted(size, 'case')}",
+            pytest_argv(*ADVERSARIAL_SUBJECT_ARGS),
+            readiness,
+            size,
+        )
+        sides[f"{FLOOR}@{size}"] = Side(
+            f"bare pytest, {counted(size, 'inline case')}",
+            pytest_argv("-p", "no:agent_readiness"),
+            bare,
+            size,
+        )
+    return sides
+
+
+def startup(settings: Settings) -> Row:
+    """The fixed cost: ``pytest --readiness`` on one case over bare pytest on the same case."""
+    return Row(
+        name="startup",
+        title=f"fixed cost: pytest --readiness on a one-case project ({stub_label(settings)}, "
+        "with its probes and static checks) over bare pytest running the case inline",
+        kind="fixed",
+        sides=case_sides(settings, (1,)),
+        target=Target("fixed_at_most", 0.15),
+        group="cases",
+    )
+
+
+def adversarial(settings: Settings) -> Row:
+    """Per case: guardrail-mode suites against a stub agent vs bare inline parametrized tests."""
+    count = settings.sizes.adversarial_cases
+    return Row(
+        name="adversarial",
+        title=f"per case, {count:,} adversarial cases in guardrail mode against the "
+        f"{stub_label(settings)} vs bare parametrized tests with the cases inline",
+        kind="per_unit",
+        sides=case_sides(settings, (count, 1)),
+        target=Target("ratio_at_most", 1.5),
+        group="cases",
+        unit="case",
+        size=count,
+        max_repeats=5,
+    )
+
+
+def xdist(settings: Settings) -> Row:
     """The guardrail-mode adversarial run with ``-n 2`` vs serial (``-n 0``)."""
-    return _xdist_comparison(settings, bare=False)
+    return _xdist_row(settings, bare=False)
 
 
-def xdist_bare(settings: Settings) -> Comparison:
+def xdist_bare(settings: Settings) -> Row:
     """What pytest-xdist itself gains on the same cases as bare parametrized tests: the ceiling
     to read the plugin's own speedup against (no target of its own)."""
-    return _xdist_comparison(settings, bare=True)
+    return _xdist_row(settings, bare=True)
 
 
-def _xdist_comparison(settings: Settings, *, bare: bool) -> Comparison:
+def _xdist_row(settings: Settings, *, bare: bool) -> Row:
     count = settings.sizes.adversarial_cases
     readiness, bare_project = inputs.write_adversarial_projects(
-        settings.workdir / "adversarial", count, settings.sizes.stub_work_ms
+        settings.workdir / "adversarial" / f"cases-{count}", count, settings.sizes.stub_work_ms
     )
     args: tuple[str, ...] = ()
     if bare:
@@ -277,40 +447,23 @@ def _xdist_comparison(settings: Settings, *, bare: bool) -> Comparison:
         name, args, project = "xdist", ADVERSARIAL_SUBJECT_ARGS, readiness
         target = Target("speedup_at_least", 1.6)
         what = f"pytest --readiness, {count:,} adversarial cases in guardrail mode against the"
-    return Comparison(
+    return Row(
         name=name,
-        title=f"{what} {stub_label(settings)}: -n 2 vs serial (-n 0)",
-        subject=Side("-n 2", pytest_argv(*args, "-n", "2"), project),
-        baseline=Side("serial", pytest_argv(*args, "-n", "0"), project),
+        title=f"{what} {stub_label(settings)}: -n 2 vs serial (-n 0), wall time",
+        kind="speedup",
+        sides={
+            SUBJECT: Side("-n 2", pytest_argv(*args, "-n", "2"), project, count),
+            FLOOR: Side("serial", pytest_argv(*args, "-n", "0"), project, count),
+        },
         target=target,
         max_repeats=2,
-        min_items=count,
     )
 
 
-def adversarial(settings: Settings) -> Comparison:
-    """Guardrail-mode suites against a stub agent vs bare parametrized tests of the same call."""
-    count = settings.sizes.adversarial_cases
-    readiness, bare = inputs.write_adversarial_projects(
-        settings.workdir / "adversarial", count, settings.sizes.stub_work_ms
-    )
-    return Comparison(
-        name="adversarial",
-        title=f"{count:,} adversarial cases, guardrail mode, {stub_label(settings)} vs "
-        f"{count:,} bare parametrized tests doing the same call",
-        subject=Side(
-            "pytest --readiness (guardrail)", pytest_argv(*ADVERSARIAL_SUBJECT_ARGS), readiness
-        ),
-        baseline=Side("bare parametrized", pytest_argv(), bare),
-        target=Target("ratio_at_most", 1.5),
-        max_repeats=3,
-        min_items=count,
-    )
-
-
-BUILDERS: dict[str, Callable[[Settings], Comparison]] = {
+BUILDERS: dict[str, Callable[[Settings], Row]] = {
     "overhead": overhead,
     "manifest": manifest,
+    "startup": startup,
     "adversarial": adversarial,
     "xdist": xdist,
     "xdist-bare": xdist_bare,
@@ -321,36 +474,59 @@ BUILDERS: dict[str, Callable[[Settings], Comparison]] = {
 
 
 def _side_line(label: str, samples: Sequence[Sample]) -> str:
-    median = statistics.median(s.seconds for s in samples)
-    spread = f"{min(s.seconds for s in samples):.3f}-{max(s.seconds for s in samples):.3f}"
+    cpu = statistics.median(s.cpu_s for s in samples)
+    wall = statistics.median(s.wall_s for s in samples)
+    spread = f"{min(s.cpu_s for s in samples):.3f}-{max(s.cpu_s for s in samples):.3f}"
     rss = max(s.peak_rss_mb for s in samples)
     codes = ",".join(str(code) for code in sorted({s.exit_code for s in samples}))
     return (
-        f"  {label:<32} median {median:7.3f} s  (range {spread} s)  "
+        f"  {label:<36} CPU {cpu:7.3f} s (range {spread})  wall {wall:7.3f} s  "
         f"peak RSS {rss:6.1f} MB  exit {codes}"
     )
 
 
-def report(outcome: Outcome) -> list[str]:
-    """The lines printed for one comparison, ending with its ratio line."""
-    comparison = outcome.comparison
-    verdict = "PASS" if outcome.passed else "MISS"
-    if comparison.target.kind == "reference":
-        verdict = "-"
-    if comparison.target.kind in ("speedup_at_least", "reference"):
-        figure = f"speedup {1 / outcome.ratio:.2f} (serial/parallel)"
+def verdict_text(outcome: Outcome) -> str:
+    """The row's figure, target and verdict: the text after ``ratio line: ``."""
+    row, figure = outcome.row, outcome.figure
+    verdict = "-" if row.target.kind == "reference" else "PASS" if outcome.passed else "MISS"
+    if row.kind == "speedup":
+        text = f"speedup {figure:.2f} (serial/parallel)"
+    elif row.kind == "fixed":
+        text = f"fixed cost {figure:+.3f} s CPU over bare pytest"
+    elif row.kind == "per_unit":
+        text = (
+            f"per-{row.unit} ratio {outcome.per_unit_ratio:.2f}"
+            if outcome.measurable
+            else f"per-{row.unit} floor not above zero: noise, measure more {row.unit}s or rounds"
+        )
+        if row.target.kind == "seconds_at_most":
+            text = f"median {figure:.3f} s CPU at {row.size:,} {row.unit}s, {text}"
     else:
-        figure = f"ratio {outcome.ratio:.3f}"
-        if comparison.target.kind == "seconds_at_most":
-            figure += f", absolute median {outcome.subject_median:.3f} s"
-    return [
-        f"[{comparison.name}] {comparison.title}",
-        _side_line(comparison.subject.label, outcome.subject),
-        _side_line(comparison.baseline.label, outcome.baseline),
-        f"  subject's last line: {outcome.subject_said}",
-        f"  ratio line: {figure}; target {comparison.target.describe()}: {verdict}"
-        f"  [{len(outcome.subject)} interleaved runs per side]",
-    ]
+        text = f"ratio {figure:.3f}"
+    return f"{text}; target {row.target.describe()}: {verdict}"
+
+
+def report(outcome: Outcome) -> list[str]:
+    """The lines printed for one row, ending with its ratio line."""
+    row = outcome.row
+    lines = [f"[{row.name}] {row.title}"]
+    lines += [_side_line(side.label, outcome.samples[key]) for key, side in row.sides.items()]
+    subject = next(key for key in row.sides if key.startswith(SUBJECT))
+    if outcome.said[subject]:
+        lines.append(f"  {row.sides[subject].label}, last line: {outcome.said[subject]}")
+    if row.kind == "per_unit":
+        lines.append(
+            f"  per {row.unit}: plugin {outcome.per_unit_ms(SUBJECT):.3f} ms CPU, floor "
+            f"{outcome.per_unit_ms(FLOOR):.3f} ms CPU ((T_{row.size} - T_1) / {row.size - 1})"
+        )
+    if row.kind == "fixed":
+        lines.append(
+            f"  one case: plugin {outcome.cpu(f'{SUBJECT}@1'):.3f} s CPU, floor "
+            f"{outcome.cpu(f'{FLOOR}@1'):.3f} s CPU"
+        )
+    runs = len(next(iter(outcome.samples.values())))
+    lines.append(f"  ratio line: {verdict_text(outcome)}  [{runs} interleaved runs per side]")
+    return lines
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -363,8 +539,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--repeat", type=int, default=None, help="runs per side (after warm-up)")
     parser.add_argument("--tests", type=int, default=None, help="number of trivial tests")
-    parser.add_argument("--agents", type=int, default=None, help="agents in the manifest")
-    parser.add_argument("--cases", type=int, default=None, help="adversarial cases")
+    parser.add_argument("--agents", type=int, default=None, help="agents in the manifest (>= 2)")
+    parser.add_argument("--cases", type=int, default=None, help="adversarial cases (>= 2)")
     parser.add_argument(
         "--stub-work-ms",
         type=float,
@@ -379,6 +555,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     unknown = sorted(set(args.only.split(",")) - set(BENCHMARKS))
     if unknown:
         parser.error(f"--only: unknown benchmark {unknown[0]!r} (expected {', '.join(BENCHMARKS)})")
+    for option in ("agents", "cases"):
+        value = getattr(args, option)
+        if value is not None and value < 2:
+            # A per-unit figure is a difference between N and 1.
+            parser.error(f"--{option}: expected at least 2, got {value}")
     return args
 
 
@@ -397,35 +578,56 @@ def settings_from(args: argparse.Namespace, workdir: Path) -> Settings:
     return Settings(sizes=sizes, repeats=max(1, repeats), timeout_s=timeout, workdir=workdir)
 
 
+def load_text() -> str:
+    """The machine's load averages (1, 5, 15 minutes), where the platform has them."""
+    try:
+        return "load " + " ".join(f"{value:.2f}" for value in os.getloadavg())
+    except OSError:
+        return "load unknown"
+
+
 def run(args: argparse.Namespace, workdir: Path) -> int:
     """Every selected benchmark in order; 0 when all measured ones reach their targets."""
     settings = settings_from(args, workdir)
+    cache = "not written (PYTHONDONTWRITEBYTECODE)" if sys.dont_write_bytecode else "written"
     print(
-        f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {settings.repeats} runs per "
-        f"side after a warm-up, inputs in {workdir}",
+        f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {load_text()}, bytecode "
+        f"{cache}, {settings.repeats} rounds after a warm-up, inputs in {workdir}",
         flush=True,
     )
-    summary: list[str] = []
-    missed = False
-    for name in BENCHMARKS:
-        if name not in args.only.split(","):
-            continue
+    selected = [name for name in BENCHMARKS if name in args.only.split(",")]
+    rows = {name: BUILDERS[name](settings) for name in selected}
+    groups: dict[str, list[Row]] = {}
+    for row in rows.values():
+        groups.setdefault(row.group or row.name, []).append(row)
+    outcomes: dict[str, Outcome | BenchError] = {}
+    for group in groups.values():
         started = time.perf_counter()
         try:
-            outcome = measure(BUILDERS[name](settings), settings)
+            for outcome in measure(group, settings):
+                outcomes[outcome.row.name] = outcome
         except BenchError as error:
-            print(f"[{name}] MISS: could not measure: {error}", flush=True)
-            summary.append(f"  {name:<12} MISS (not measured: see above)")
+            for row in group:
+                outcomes[row.name] = error
+        took = time.perf_counter() - started
+        for row in group:
+            result = outcomes[row.name]
+            if isinstance(result, BenchError):
+                print(f"[{row.name}] MISS: could not measure: {result}", flush=True)
+                continue
+            for line in report(result):
+                print(line, flush=True)
+        print(f"  ({took:.0f} s for {', '.join(row.name for row in group)})", flush=True)
+    print(f"summary ({load_text()}):")
+    missed = False
+    for name in selected:
+        result = outcomes[name]
+        if isinstance(result, BenchError):
+            print(f"  {name:<12} MISS (not measured: see above)")
             missed = True
-            continue
-        for line in report(outcome):
-            print(line, flush=True)
-        print(f"  ({time.perf_counter() - started:.0f} s for this benchmark)", flush=True)
-        summary.append(f"  {name:<12} {report(outcome)[-1].split(': ', 1)[1]}")
-        missed = missed or not outcome.passed
-    print("summary:")
-    for line in summary:
-        print(line)
+        else:
+            print(f"  {name:<12} {verdict_text(result)}")
+            missed = missed or not result.passed
     return 1 if missed else 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 from conftest import REPO
 
@@ -23,6 +24,13 @@ def bench(*args: str) -> subprocess.CompletedProcess[str]:
     return result
 
 
+def ratio_line(row: str, stdout: str) -> str:
+    """The figure, target and verdict the summary prints for ``row``."""
+    match = re.search(rf"^  {re.escape(row)} +(.+)$", stdout.split("\nsummary", 1)[1], re.M)
+    assert match, stdout
+    return match.group(1)
+
+
 def test_quick_overhead_benchmark_prints_its_ratio_line() -> None:
     result = bench("--quick", "--only", "overhead", "--tests", "20")
     assert re.search(
@@ -31,6 +39,58 @@ def test_quick_overhead_benchmark_prints_its_ratio_line() -> None:
         re.MULTILINE,
     ), result.stdout
     assert "20 passed" in result.stdout
+
+
+def test_floor_rows_measure_the_plugin_against_inline_cases_and_libyaml(tmp_path: Path) -> None:
+    result = bench(
+        "--quick",
+        *("--only", "manifest,startup,adversarial", "--cases", "5", "--agents", "2"),
+        *("--keep", str(tmp_path)),
+    )
+    out = result.stdout
+    # Every side ran every test it had to (the bench refuses a side that ran fewer).
+    assert "could not measure" not in out, out
+    for side in (
+        "pytest --readiness, 5 cases",
+        "pytest --readiness, 1 case",
+        "bare pytest, 5 inline cases",
+        "bare pytest, 1 inline case",
+        "pytest --readiness, 2 agents",
+        "yaml.CSafeLoader, 2 agents",
+        "yaml.CSafeLoader, 1 agent",
+    ):
+        assert re.search(rf"^  {re.escape(side)} +CPU +\d+\.\d{{3}} s", out, re.M), side
+    number = r"-?\d+\.\d{3}"
+    for unit, size in (("case", 5), ("agent", 2)):
+        assert re.search(
+            rf"^  per {unit}: plugin {number} ms CPU, floor {number} ms CPU "
+            rf"\(\(T_{size} - T_1\) / {size - 1}\)$",
+            out,
+            re.M,
+        ), out
+    assert re.fullmatch(
+        r"fixed cost [+-]\d+\.\d{3} s CPU over bare pytest; target <= \+0\.15 s CPU: "
+        r"(PASS|MISS)",
+        ratio_line("startup", out),
+    )
+    # Five cases are too few for a stable difference: the floor may come out at or below zero,
+    # and the row says so instead of printing a meaningless ratio.
+    assert re.fullmatch(
+        r"(per-case ratio -?\d+\.\d{2}|per-case floor not above zero: noise, measure more "
+        r"cases or rounds); target ratio <= 1\.5: (PASS|MISS)",
+        ratio_line("adversarial", out),
+    )
+    assert re.fullmatch(
+        r"median \d+\.\d{3} s CPU at 2 agents, (per-agent ratio -?\d+\.\d{2}|"
+        r"per-agent floor not above zero: noise, measure more agents or rounds); "
+        r"target median < 2 s CPU: (PASS|MISS)",
+        ratio_line("manifest", out),
+    )
+    # The floor has its cases inline: a literal in the test module, no YAML read at run time.
+    floor = tmp_path / "adversarial" / "cases-5" / "bare-cases" / "tests" / "test_cases.py"
+    text = floor.read_text(encoding="utf-8")
+    assert "yaml" not in text
+    assert all(f"'BENCH-{n:05d}'" in text for n in range(5))
 
 
 def test_quick_xdist_benchmarks_print_speedups_with_a_working_stub() -> None:

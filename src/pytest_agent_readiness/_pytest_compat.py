@@ -19,7 +19,7 @@ from _pytest._code.code import TerminalRepr
 # ``path`` relative to a directory the way pytest writes node ids, '..' included.
 from _pytest.pathlib import bestrelpath
 
-__all__ = ["TerminalRepr", "bestrelpath", "determine_setup_from"]
+__all__ = ["TerminalRepr", "bestrelpath", "determine_setup_from", "leave_unrewritten"]
 
 
 def determine_setup_from(offered: Mapping[str, Any]) -> tuple[Path, Path | None] | None:
@@ -34,3 +34,27 @@ def determine_setup_from(offered: Mapping[str, Any]) -> tuple[Path, Path | None]
     except Exception:  # a private API that moved: never refuse a run on a guess
         return None
     return Path(found[0]), (Path(found[1]) if found[1] is not None else None)
+
+
+def leave_unrewritten(pluginmanager: object, package: str) -> None:
+    """Take ``package`` off the list of modules pytest rewrites the assertions of.
+
+    pytest rewrites every module of an installed plugin's distribution, so a failing assert in
+    a user's helper shows its values. This package has no assertion meant for a user's test, and
+    rewriting is not free: pytest parses, rewrites and compiles each module itself, ignoring the
+    bytecode pip compiled, and caches the result only where it may write bytecode. Where it may
+    not (``PYTHONDONTWRITEBYTECODE``, as many container images set, or a read-only
+    site-packages), every run paid about 0.1 s CPU to rewrite the dozens of modules a run
+    imports. Modules already imported (the plugin module) stay as they are.
+
+    No public API does this: it uses the rewrite hook's private set of marked names (checked
+    against pytest 9.2.0), and does nothing when that is not there (``--assert=plain``, a
+    pytest that keeps it elsewhere).
+    """
+    hook = getattr(pluginmanager, "rewrite_hook", None)
+    marked = getattr(hook, "_must_rewrite", None)
+    if isinstance(marked, set) and package in marked:
+        marked.discard(package)
+        decided = getattr(hook, "_marked_for_rewrite_cache", None)
+        if isinstance(decided, dict):
+            decided.clear()

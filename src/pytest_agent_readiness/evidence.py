@@ -90,6 +90,10 @@ def _case_files_inside(root: Path, folder: Path) -> None:
 
 def load_imports(manifest: Manifest, shown: str) -> tuple[ImportedResult, ...]:
     """Red-team results the manifest imports, read once; a malformed file is a usage error."""
+    if not any(
+        agent.adversarial and agent.adversarial.imports for agent in manifest.agents.values()
+    ):
+        return ()  # and the importers stay unloaded
     from .adversarial.results import ImportedResult
     from .importers import RedTeamImportError, import_garak, import_promptfoo
 

@@ -18,17 +18,22 @@ def render_report(
 ) -> str:
     """``scorecard`` rendered in ``format`` (one of :data:`REPORT_FORMATS`); ``base`` only for
     markdown, where it adds the change against the base branch's scorecard."""
-    from .reports import RENDERERS, render_markdown
-    from .reports.terminal import render_text
-    from .scorecard import dumps
+    # Each format's renderer is imported when that format is asked for (start-up cost).
+    from .reports import RENDERERS
 
     if base is not None and format != "markdown":
         raise ValueError(f"a base scorecard only applies to the markdown format, not {format!r}")
     if format == "text":
+        from .reports.terminal import render_text
+
         return render_text(scorecard)
     if format == "json":
+        from .scorecard import dumps
+
         return dumps(scorecard)
     if format == "markdown":
+        from .reports.markdown import render_markdown
+
         return render_markdown(scorecard, base=base)
     if format not in RENDERERS:
         raise ValueError(f"unknown report format {format!r}; expected one of: {REPORT_FORMATS}")

@@ -244,12 +244,14 @@ def readiness_manifest_path(config: pytest.Config) -> Path:
 
 def _report_targets(config: pytest.Config, *, remove_stale: bool) -> tuple[tuple[str, Path], ...]:
     """``--readiness-report FORMAT=PATH`` values (or the ini list), checked at configure time."""
-    from .report_formats import REPORT_FORMATS
-
     values: list[str] = config.getoption(OPTION_REPORT) or []
     from_ini = not values
     if from_ini:
         values = list(config.getini(OPTION_REPORT) or [])
+    if not values:
+        return ()
+    from .report_formats import REPORT_FORMATS
+
     targets: list[tuple[str, Path]] = []
     for value in values:
         format, _, target = str(value).partition("=")
