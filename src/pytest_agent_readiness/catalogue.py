@@ -228,14 +228,12 @@ def check_agents_registered(agent: Agent, context: CheckContext) -> Finding:
 
     A project-wide finding: each agent of the manifest carries it, since no single one owns an
     agent nobody declared (see :mod:`~.registry_scan` for how code maps to manifest keys)."""
-    from .registry_scan import unregistered
-
     scan = context.source_scan
     if scan.incomplete is not None:
         return Finding.missing(
             f"{scan.incomplete}: agents in the files not read cannot be ruled out", "agents"
         )
-    strays = unregistered(scan, context.manifest.agents)
+    strays = context.unregistered_agents
     skipped = f"; not scanned: {'; '.join(scan.skipped)}" if scan.skipped else ""
     if strays:
         shown = []

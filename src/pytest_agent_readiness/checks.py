@@ -15,7 +15,7 @@ from .model import Agent, Dimension, Manifest, Stage
 from .paths import ManifestPaths
 
 if TYPE_CHECKING:
-    from .registry_scan import SourceScan
+    from .registry_scan import ConstructedAgent, SourceScan
 
 Level = Literal["missing", "declared", "proven"]
 Severity = Literal["critical", "standard"]
@@ -61,6 +61,16 @@ class CheckContext:
         from .registry_scan import scan_repository
 
         return scan_repository(self.paths.root, Path(self.manifest.base_dir))
+
+    @cached_property
+    def unregistered_agents(self) -> tuple[ConstructedAgent, ...]:
+        """The scanned agents no manifest key names (see :func:`~.registry_scan.unregistered`).
+
+        Matched once per assessment: every agent's GOV-010 reports the same project-wide set,
+        and matching it per agent would cost agents x agents."""
+        from .registry_scan import unregistered
+
+        return tuple(unregistered(self.source_scan, self.manifest.agents))
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-from .checks import Check, CheckContext, CheckRegistry, CheckResult, Evidence, Finding
+from .checks import Check, CheckContext, CheckRegistry, CheckResult, Evidence, Finding, Level
 from .model import DIMENSIONS, Agent, Dimension, Manifest, Waiver, next_stage, stage_index
 from .waivers import waiver_problem
 from .yamlsource import format_doc_path
@@ -109,43 +109,48 @@ def _judge(
     evidence: Sequence[Evidence],
     manifest: Manifest,
 ) -> CheckResult:
+    # Built once with its final fields (no dataclasses.replace): this runs for every check of
+    # every agent, twice (the agent's stage and the next), so a fleet pays it thousands of times.
     passed_tests = tuple(sorted({e.nodeid for e in evidence if e.outcome == "passed"}))
     failed = [e for e in evidence if e.outcome == "failed"]
-    base = CheckResult(
-        check=check,
-        agent=agent.name,
-        level="declared",
-        passed=True,
-        reason=finding.reason,
-        line=manifest.line_of(*finding.path) if finding.path else None,
-        document_path=format_doc_path(finding.path),
-        evidence=passed_tests,
-        failed_evidence=tuple(sorted({e.nodeid for e in failed})),
-        evidence_sources={e.nodeid: e.source for e in sorted(evidence, key=lambda e: e.nodeid)},
-    )
+    level: Level = "declared"
+    passed = True
     if not finding.declared:
+        level, passed = "missing", False
         reason = finding.reason
         if passed_tests:
             reason += f" (a passing test cannot prove an undeclared control: {passed_tests[0]})"
         if failed:
             # The run's evidence still says what broke: never dropped for a manifest finding.
             reason += f"; and at run time {_failures(failed)}"
-        return dataclasses.replace(base, level="missing", passed=False, reason=reason)
-    notes = _unproven(evidence)
-    if failed:
-        reason = f"{finding.reason}; but {_failures(failed)}{notes}"
-        return dataclasses.replace(base, passed=False, reason=reason)
-    if passed_tests:
-        more = f" and {len(passed_tests) - 1} more" if len(passed_tests) > 1 else ""
-        reason = f"{finding.reason}; proven by {passed_tests[0]}{more}{notes}"
-        return dataclasses.replace(base, level="proven", reason=reason)
-    if check.proof == "runtime":
-        return dataclasses.replace(
-            base,
-            reason=f"{finding.reason}{notes}; declared, not proven: add a passing test marked "
-            f"@pytest.mark.readiness('{check.id}', agent='{agent.name}')",
-        )
-    return dataclasses.replace(base, reason=finding.reason + notes)
+    else:
+        notes = _unproven(evidence) if evidence else ""
+        if failed:
+            passed = False
+            reason = f"{finding.reason}; but {_failures(failed)}{notes}"
+        elif passed_tests:
+            level = "proven"
+            more = f" and {len(passed_tests) - 1} more" if len(passed_tests) > 1 else ""
+            reason = f"{finding.reason}; proven by {passed_tests[0]}{more}{notes}"
+        elif check.proof == "runtime":
+            reason = (
+                f"{finding.reason}{notes}; declared, not proven: add a passing test marked "
+                f"@pytest.mark.readiness('{check.id}', agent='{agent.name}')"
+            )
+        else:
+            reason = finding.reason + notes
+    return CheckResult(
+        check=check,
+        agent=agent.name,
+        level=level,
+        passed=passed,
+        reason=reason,
+        line=manifest.line_of(*finding.path) if finding.path else None,
+        document_path=format_doc_path(finding.path),
+        evidence=passed_tests,
+        failed_evidence=tuple(sorted({e.nodeid for e in failed})),
+        evidence_sources={e.nodeid: e.source for e in sorted(evidence, key=lambda e: e.nodeid)},
+    )
 
 
 def _apply_waivers(
