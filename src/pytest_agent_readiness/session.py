@@ -882,11 +882,13 @@ class ReadinessSession:
             return
         if self.scorecard is None:
             return
+        from .reports._text import view
         from .reports.terminal import render_text
 
         ready = self.scorecard["verdict"] == "ready"
+        card = view(self.scorecard)  # read once for the summary and the to-do list
         terminalreporter.write_sep("=", "agent readiness", green=ready, red=not ready, bold=True)
-        for line in render_text(self.scorecard).splitlines():
+        for line in render_text(card).splitlines():
             if line.startswith("VERDICT"):
                 terminalreporter.write_line(line, green=ready, red=not ready, bold=True)
             else:
@@ -896,7 +898,7 @@ class ReadinessSession:
         self._write_not_blocking(terminalreporter, "the verdict is READY")
         from .reports.todo import render_todo
 
-        for line in render_todo(self.scorecard).splitlines():
+        for line in render_todo(card).splitlines():
             terminalreporter.write_line(line, bold=line.startswith("to do"))
 
     def _write_not_blocking(self, terminalreporter: Any, why: str) -> None:

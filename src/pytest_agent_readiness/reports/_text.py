@@ -52,6 +52,10 @@ REPLACEMENT = "\ufffd"
 def clean(text: object) -> str:
     """``text`` as a string with unsafe characters replaced by U+FFFD; newlines become ``\\n``."""
     as_text = text if isinstance(text, str) else ("" if text is None else str(text))
+    if as_text.isprintable():
+        # Every character either pattern replaces is unprintable (Cc, Cf, Cs or Cn), and a
+        # report reads tens of thousands of strings: most are plain text, checked in one pass.
+        return as_text
     return _UNSAFE_CHARS.sub(REPLACEMENT, _NEWLINES.sub("\n", as_text))
 
 
@@ -269,12 +273,17 @@ def _waiver(raw: Mapping[str, Any], manifest_file: str) -> WaiverView:
     )
 
 
-def view(scorecard: Mapping[str, Any]) -> ScorecardView:
+def view(scorecard: Mapping[str, Any] | ScorecardView) -> ScorecardView:
     """Read ``scorecard`` (the JSON of schemas/scorecard.schema.json) into a :class:`ScorecardView`.
+
+    A view passes through as it is: a caller that renders one scorecard several times (the
+    terminal summary and its to-do list) reads it once.
 
     Agents come out sorted by name and waivers in their written order, so every renderer is
     deterministic. Anything but ``verdict == "ready"`` with ``incomplete`` false reads as not ready.
     """
+    if isinstance(scorecard, ScorecardView):
+        return scorecard
     tool = _mapping(scorecard.get("tool"))
     gate = _mapping(scorecard.get("gate"))
     manifest_file = clean(_mapping(scorecard.get("manifest")).get("file") or "agent-readiness.yaml")

@@ -38,7 +38,7 @@ def _where(file: str, line: int | None, document_path: str) -> str:
     return f"{place} ({document_path})" if document_path else place
 
 
-def render_text(scorecard: Mapping[str, Any]) -> str:
+def render_text(scorecard: Mapping[str, Any] | ScorecardView) -> str:
     """A compact scorecard: scores per agent and project, the verdict, then why."""
     card = view(scorecard)
     names = {agent.name: one_line(agent.name) for agent in card.agents}

@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ._text import clip, one_line, view
+from ._text import ScorecardView, clip, one_line, view
 
 # A to-do line stays one terminal line's worth; the failure above it has the whole reason.
 _REASON_CHARS = 150
 
 
-def render_todo(scorecard: Mapping[str, Any]) -> str:
+def render_todo(scorecard: Mapping[str, Any] | ScorecardView) -> str:
     """The failing checks of each agent as a numbered to-do list ('' when there are none)."""
     card = view(scorecard)
     sections: list[str] = []
