@@ -95,11 +95,13 @@ def load_imports(manifest: Manifest, shown: str) -> tuple[ImportedResult, ...]:
     ):
         return ()  # and the importers stay unloaded
     from .adversarial.results import ImportedResult
-    from .importers import RedTeamImportError, import_garak, import_promptfoo
+    from .importers import RedTeamImportError, RedTeamResult, import_garak, import_promptfoo
 
     readers = {"promptfoo": import_promptfoo, "garak": import_garak}
     results: list[ImportedResult] = []
     paths = ManifestPaths(manifest)
+    # A fleet's agents often share one results file: each file is read and parsed once.
+    reads: dict[tuple[str, Path, str], RedTeamResult] = {}
     for name, agent in sorted(manifest.agents.items()):
         for entry in agent.adversarial.imports if agent.adversarial else ():
             if entry.suite not in agent.adversarial.suites:  # type: ignore[union-attr]
@@ -110,10 +112,13 @@ def load_imports(manifest: Manifest, shown: str) -> tuple[ImportedResult, ...]:
                 )
             key = ("agents", name, "adversarial", "imports", entry.index, "path")
             path = _inside(manifest, paths, entry.path, key)
-            try:
-                read = readers[entry.tool](path, display=entry.path)
-            except RedTeamImportError as error:
-                raise EvidenceInputError(f"adversarial imports: {error}") from None
+            source = (entry.tool, path, entry.path)
+            if source not in reads:
+                try:
+                    reads[source] = readers[entry.tool](path, display=entry.path)
+                except RedTeamImportError as error:
+                    raise EvidenceInputError(f"adversarial imports: {error}") from None
+            read = reads[source]
             results.append(
                 ImportedResult(
                     agent=name,

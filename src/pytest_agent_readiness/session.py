@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import pickle
@@ -71,6 +72,7 @@ from .runplan import (
     planned_probes,
 )
 from .scoring import Assessment
+from .yamlsource import collector_paused
 
 
 def _as_of(config: pytest.Config) -> date:
@@ -332,6 +334,8 @@ class ReadinessSession:
     # reports) decides the exit status.
     driven_failures: list[str] = field(default_factory=list)
     not_blocking: tuple[str, ...] = ()  # the failures the verdict let the run pass with
+    # Held while the check and gate items report (see pytest_runtest_protocol).
+    _collector_held: contextlib.ExitStack | None = None
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> ReadinessSession:
@@ -506,7 +510,9 @@ class ReadinessSession:
         # deselection is then reported as an incomplete run, never silently ignored).
         self._claim_evidence(items)
         manifest_file = ManifestFile.from_parent(session, path=self.manifest_file)
-        readiness_items = manifest_file.collect_items(self)
+        # Thousands of items that all live to the end: the collector's scans free nothing.
+        with collector_paused():
+            readiness_items = manifest_file.collect_items(self)
         items.extend(readiness_items)
         self._report_collected(session, manifest_file, readiness_items)
         result = yield
@@ -565,11 +571,30 @@ class ReadinessSession:
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtestloop(self, session: pytest.Session) -> Generator[None, object, object]:
-        result = yield
-        distributed = self.config.pluginmanager.has_plugin("dsession")
-        if distributed and not self.is_worker and self.shard is None:
-            self._judge_after_workers(session)
+        try:
+            result = yield
+            distributed = self.config.pluginmanager.has_plugin("dsession")
+            if distributed and not self.is_worker and self.shard is None:
+                with collector_paused():
+                    self._judge_after_workers(session)
+        finally:
+            self._release_collector()
         return result
+
+    def _hold_collector(self) -> None:
+        """Pause the cyclic garbage collector while the check and gate items report.
+
+        They run last, run no test code, and each leaves reports pytest keeps to the end: the
+        collector's full scans over them (and everything else alive) free nothing. Released
+        when any other item runs and when the run loop ends."""
+        if self._collector_held is None:
+            self._collector_held = contextlib.ExitStack()
+            self._collector_held.enter_context(collector_paused())
+
+    def _release_collector(self) -> None:
+        if self._collector_held is not None:
+            self._collector_held.close()
+            self._collector_held = None
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_protocol(
@@ -585,7 +610,9 @@ class ReadinessSession:
         from .nodes import CheckItem, GateItem
 
         if not isinstance(item, (CheckItem, GateItem)) or self.config.getoption("setuponly", False):
+            self._release_collector()
             return None
+        self._hold_collector()
         self._report_judgement(item.ihook, item.nodeid, item.location)
         return True
 
@@ -791,8 +818,9 @@ class ReadinessSession:
             # A shard's verdict is the merge's; its probe and case failures are evidence for it.
             self._exit_with_verdict(session, ready=not incomplete)
             return
-        assessment = self.assessment(incomplete)
-        self.scorecard = self.judge.scorecard(self.run, incomplete, ci_run)
+        with collector_paused():  # a document of thousands of containers, all kept
+            assessment = self.assessment(incomplete)
+            self.scorecard = self.judge.scorecard(self.run, incomplete, ci_run)
         if self.json_path is not None:
             self._write_output(session, "--readiness-json", self.json_path, dumps(self.scorecard))
         if self.reports:

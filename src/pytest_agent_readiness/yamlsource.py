@@ -400,8 +400,9 @@ _COMPOSER: Callable[[str], _NodeSource] = _LOADERS[-1]
 
 
 @contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Hold off Python's cyclic garbage collector while one file is composed and built.
+def collector_paused() -> Iterator[None]:
+    """Hold off Python's cyclic garbage collector while one file is composed and built (or,
+    in the pytest face, while a run builds or reports its thousands of readiness items).
 
     Loading allocates a few container objects per YAML node and frees none of them until the
     end, so the collector's scans during a load find nothing to free; over a large manifest
@@ -433,7 +434,7 @@ def _load_with(
             column=column,
             expected="printable text",
         )
-    with _collector_paused():
+    with collector_paused():
         return _build(composer, text, file, max_nodes)
 
 
