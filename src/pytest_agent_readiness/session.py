@@ -334,6 +334,7 @@ class ReadinessSession:
     # reports) decides the exit status.
     driven_failures: list[str] = field(default_factory=list)
     not_blocking: tuple[str, ...] = ()  # the failures the verdict let the run pass with
+    _location_paths: dict[str, str] = field(default_factory=dict)  # see location_path
     # Held while the check and gate items report (see pytest_runtest_protocol).
     _collector_held: contextlib.ExitStack | None = None
 
@@ -580,6 +581,15 @@ class ReadinessSession:
         finally:
             self._release_collector()
         return result
+
+    def location_path(self, path: str) -> str:
+        """``path`` (an item's reportinfo path) as pytest writes it in the item's location:
+        absolute, then relative to the rootdir. Worked out once per path, not once per item."""
+        found = self._location_paths.get(path)
+        if found is None:
+            found = bestrelpath(self.config.rootpath, Path(os.path.abspath(path)))
+            self._location_paths[path] = found
+        return found
 
     def _hold_collector(self) -> None:
         """Pause the cyclic garbage collector while the check and gate items report.
