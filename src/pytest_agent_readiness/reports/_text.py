@@ -194,7 +194,8 @@ def _mapping(value: object) -> Mapping[str, Any]:
 
 
 def _strings(value: object) -> tuple[str, ...]:
-    if not isinstance(value, Sequence) or isinstance(value, str):
+    # A list (what JSON gives) first: asking the Sequence ABC costs more than cleaning.
+    if not isinstance(value, list) and (not isinstance(value, Sequence) or isinstance(value, str)):
         return ()
     return tuple(clean(item) for item in value)
 
