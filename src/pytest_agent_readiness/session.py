@@ -717,6 +717,8 @@ class ReadinessSession:
             self.ran.add(report.nodeid)
         if report.failed and report.nodeid in self.driven:
             self.driven_failures.append(report.nodeid)
+        if not report.user_properties:
+            return  # no claim, case, tool use or finding: most reports (every check item's)
         claims = tuple(
             parse_claim(str(value))
             for key, value in report.user_properties
