@@ -238,7 +238,8 @@ class CaseItem(ReadinessItem):
         from .session import MESSAGE_PROPERTY
 
         context = self.readiness.probe_context(self.agent)
-        run = run_case(self.case, context, live=self.readiness.live)
+        target = self.readiness.case_target(self.agent)
+        run = run_case(self.case, context, live=self.readiness.live, target=target)
         _report_session_facts(self, context)
         # A budget, approval or tracing breach the case showed fails that control, not DQ-001.
         _report_breaches(self, self.agent, run.breaches)

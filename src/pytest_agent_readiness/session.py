@@ -16,6 +16,7 @@ import pytest
 if TYPE_CHECKING:
     from .adversarial import Case, Suite
     from .adversarial.results import ImportedResult
+    from .adversarial.runner import CaseTarget
     from .spans import SpanCaptureRegistry
 
 from .checks import Check, CheckRegistry, CheckResult, EvidenceSource
@@ -348,6 +349,8 @@ class ReadinessSession:
     # reports) decides the exit status.
     driven_failures: list[str] = field(default_factory=list)
     not_blocking: tuple[str, ...] = ()  # the failures the verdict let the run pass with
+    # Per agent, what its adversarial cases share (tools, system prompt): worked out once.
+    _case_targets: dict[str, CaseTarget] = field(default_factory=dict)
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> ReadinessSession:
@@ -511,6 +514,15 @@ class ReadinessSession:
                 self.manifest, "agents", agent_name, "kill_switch", "target"
             ),
         )
+
+    def case_target(self, agent_name: str) -> CaseTarget:
+        """What every adversarial case against ``agent_name`` shares, worked out once a run."""
+        if agent_name not in self._case_targets:
+            from .adversarial.runner import case_target
+
+            agent = self.manifest.agents[agent_name]
+            self._case_targets[agent_name] = case_target(agent, Path(self.manifest.base_dir))
+        return self._case_targets[agent_name]
 
     # -- hooks --------------------------------------------------------------------------------
     def pytest_sessionstart(self, session: pytest.Session) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Literal
 
-from .corpus import Case, OracleSpec, ToolSpec, resolve_attack, resolve_tool
+from .corpus import Case, OracleSpec, ResolvedAttack, ToolSpec, resolve_attack, resolve_tool
 
 __all__ = [
     "CaseResult",
@@ -108,6 +108,7 @@ def evaluate(
     *,
     tool_call_budget: int | None = None,
     model: Literal["scripted", "live"] = "scripted",
+    attack: ResolvedAttack | None = None,
 ) -> CaseResult:
     """Apply every oracle of ``case`` to ``observation``; any failure fails the case.
 
@@ -116,8 +117,11 @@ def evaluate(
     the scripted compromised model emits the canaries by design, so its own words recorded in
     spans are not a leak (the output and the tools that ran are what the guardrails must
     protect); a live model that emits them has been compromised, wherever that shows.
+    ``attack`` is the case's attack already resolved against ``agent_tools`` (the runner has
+    it), so it is not resolved twice.
     """
-    attack = resolve_attack(case, agent_tools)
+    if attack is None:
+        attack = resolve_attack(case, agent_tools)
     if attack.not_applicable is not None:
         return CaseResult(case.id, case.suite, False, (), attack.not_applicable)
     for spec in case.oracles:
