@@ -349,8 +349,10 @@ class ReadinessSession:
     # reports) decides the exit status.
     driven_failures: list[str] = field(default_factory=list)
     not_blocking: tuple[str, ...] = ()  # the failures the verdict let the run pass with
-    # Per agent, what its adversarial cases share (tools, system prompt): worked out once.
+    # Per agent, worked out once: what its adversarial cases share (tools, system prompt), and
+    # where its kill switch is declared (every probe and case context names it).
     _case_targets: dict[str, CaseTarget] = field(default_factory=dict)
+    _kill_switch_at: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> ReadinessSession:
@@ -503,6 +505,10 @@ class ReadinessSession:
             self.adapters = find_adapters(self.config.pluginmanager.get_plugins())
         agent = self.manifest.agents[agent_name]
         assert agent.adapter is not None
+        if agent_name not in self._kill_switch_at:
+            self._kill_switch_at[agent_name] = declared_at(
+                self.manifest, "agents", agent_name, "kill_switch", "target"
+            )
         return ProbeContext(
             agent=agent,
             adapter_name=agent.adapter,
@@ -510,9 +516,7 @@ class ReadinessSession:
             spans=self.spans(),
             base_dir=Path(self.manifest.base_dir),
             deadline_s=self.probe_timeout_s,
-            kill_switch_at=declared_at(
-                self.manifest, "agents", agent_name, "kill_switch", "target"
-            ),
+            kill_switch_at=self._kill_switch_at[agent_name],
         )
 
     def case_target(self, agent_name: str) -> CaseTarget:
@@ -782,6 +786,10 @@ class ReadinessSession:
         return None
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if self.is_worker:
+            # The controller records every report a worker sends it and judges there; what a
+            # worker would record of its own share is never read.
+            return
         if report.nodeid in self.expected and (report.when == "call" or report.outcome != "passed"):
             self.ran.add(report.nodeid)
         if report.failed and report.nodeid in self.driven:
