@@ -3,6 +3,8 @@
     python bench/per_case.py                    # N=500 vs N=1, 5 interleaved rounds
     python bench/per_case.py --cases 2000 --repeat 3
     python bench/per_case.py --profile out.prof # one cProfile run of the plugin side at N
+    git archive COMMIT src | tar -x -C /tmp/old && \
+    python bench/per_case.py --compare-src /tmp/old/src  # that commit's plugin, same rounds
 
 Per case = (T_N - T_1) / (N - 1), T the CPU time (user + sys, ``os.wait4``: the process and
 the children it reaped) of a whole ``pytest`` process, so start-up cancels out and only what
@@ -67,9 +69,13 @@ def write_floor(root: Path, count: int, stub_work_ms: float) -> Path:
     return bare
 
 
-def cpu_seconds(argv: Sequence[str], cwd: Path, log: Path) -> float:
+Side = tuple[tuple[str, ...], Path, dict[str, str]]  # argv, directory, extra environment
+
+
+def cpu_seconds(argv: Sequence[str], cwd: Path, log: Path, extra_env: dict[str, str]) -> float:
     """User + sys CPU of one run of ``argv`` (and any child it reaped, e.g. xdist workers)."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTEST_ADDOPTS", "PYTEST_PLUGINS")}
+    env.update(extra_env)
     with log.open("wb") as out:
         process = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=out, env=env)
         _, status, usage = os.wait4(process.pid, 0)
@@ -104,6 +110,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--keep", type=Path, default=None, help="build inputs here and keep them")
     parser.add_argument("--profile", type=Path, default=None, help="cProfile the plugin at N")
     parser.add_argument("--pytest-args", default="", help="extra args for both sides, e.g. -n 2")
+    parser.add_argument(
+        "--compare-src",
+        type=Path,
+        default=None,
+        help="also measure the plugin imported from this src/ folder (e.g. an older commit's, "
+        "from git archive), as a third side in the same rounds",
+    )
     args = parser.parse_args(argv)
     if args.cases < 2:
         parser.error("--cases: at least 2")
@@ -114,34 +127,40 @@ def run(args: argparse.Namespace, root: Path) -> int:
     """Build the inputs under ``root``, measure, print; 0 when the ratio meets the target."""
     extra = tuple(args.pytest_args.split())
     python = (sys.executable, "-m")
-    sides: dict[str, tuple[tuple[str, ...], Path]] = {}
+    sides: dict[str, Side] = {}
+    compared = {} if args.compare_src is None else {"PYTHONPATH": str(args.compare_src.resolve())}
     for n in (args.cases, 1):
         plugin, _ = inputs.write_adversarial_projects(root / f"n{n}", n, args.stub_work_ms)
         floor = write_floor(root / f"n{n}", n, args.stub_work_ms)
-        sides[f"plugin@{n}"] = ((*python, "pytest", "-q", *SUBJECT_ARGS, *extra), plugin)
-        sides[f"floor@{n}"] = ((*python, "pytest", "-q", *extra), floor)
+        subject = (*python, "pytest", "-q", *SUBJECT_ARGS, *extra)
+        sides[f"plugin@{n}"] = (subject, plugin, {})
+        sides[f"floor@{n}"] = ((*python, "pytest", "-q", *extra), floor, {})
+        if compared:
+            sides[f"compared@{n}"] = (subject, plugin, compared)
     logs = root / "logs"
     logs.mkdir(exist_ok=True)
     if args.profile is not None:
-        argv_, cwd = sides[f"plugin@{args.cases}"]
+        argv_, cwd, _ = sides[f"plugin@{args.cases}"]
         profiled = (sys.executable, "-m", "cProfile", "-o", str(args.profile.resolve()), *argv_[1:])
         print(
-            f"{cpu_seconds(profiled, cwd, logs / 'profile.log'):.3f} s CPU, profile in "
+            f"{cpu_seconds(profiled, cwd, logs / 'profile.log', {}):.3f} s CPU, profile in "
             f"{args.profile}"
         )
         return 0
     names = list(sides)
     samples: dict[str, list[float]] = {name: [] for name in names}
     for name in names:  # warm-up: imports compiled, files in the page cache
-        cpu_seconds(*sides[name], logs / f"{name}-warmup.log")
+        argv_, cwd, env = sides[name]
+        cpu_seconds(argv_, cwd, logs / f"{name}-warmup.log", env)
     for round_ in range(args.repeat):
         shift = round_ % len(names)
         for name in names[shift:] + names[:shift]:
-            samples[name].append(cpu_seconds(*sides[name], logs / f"{name}.log"))
+            argv_, cwd, env = sides[name]
+            samples[name].append(cpu_seconds(argv_, cwd, logs / f"{name}.log", env))
     median = {name: statistics.median(values) for name, values in samples.items()}
     per_case = {
         side: (median[f"{side}@{args.cases}"] - median[f"{side}@1"]) / (args.cases - 1) * 1000
-        for side in ("plugin", "floor")
+        for side in ("plugin", "floor", *(("compared",) if compared else ()))
     }
     print(
         f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, N={args.cases}, "
@@ -167,6 +186,11 @@ def run(args: argparse.Namespace, root: Path) -> int:
         f"CPU; ratio {ratio:.2f}; target <= {TARGET:g}: {verdict}"
     )
     print(f"  ratio within each round, median: {paired:.2f}")
+    if compared:
+        print(
+            f"  compared ({args.compare_src}): {per_case['compared']:.3f} ms CPU per case; "
+            f"ratio to the floor {_ratio(per_case['compared'], per_case['floor']):.2f}"
+        )
     fixed = median["plugin@1"] - median["floor@1"]
     print(f"  fixed cost (1 case): plugin - floor = {fixed:+.3f} s CPU")
     return 0 if met else 1
