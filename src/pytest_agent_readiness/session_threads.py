@@ -33,18 +33,21 @@ class _SessionThread:
 
     def __init__(self) -> None:
         self._job: tuple[Callable[[], None], Callable[[], None]] | None = None
-        self._given = threading.Event()
+        # Held while there is no job; give() releases it. A bare lock, not an Event: the
+        # hand-over happens once per session, and an Event's condition costs more than the
+        # rest of it.
+        self._given = threading.Lock()
+        self._given.acquire()
         self._thread = threading.Thread(target=self._serve, name=THREAD_NAME, daemon=True)
         self._thread.start()
 
     def give(self, job: Callable[[], None], ended: Callable[[], None]) -> None:
         self._job = (job, ended)
-        self._given.set()
+        self._given.release()
 
     def _serve(self) -> None:
         while True:
-            self._given.wait()
-            self._given.clear()
+            self._given.acquire()
             given, self._job = self._job, None
             if given is None:
                 continue
