@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..harness import declared_write_tools
-from ..model import Agent
+from ..model import ALERT_SIGNALS, Agent
 from ..probes import BUDGETS, Breach, Observed, ProbeCannotRun, ProbeContext, _audit, session
 from ..scripted import ModelContext, ModelTurn, ScriptedModel, TextReply, ToolCallRequest
 from .corpus import Case, ResolvedStep, ToolSpec, resolve_attack
@@ -138,7 +138,13 @@ def observe(observed: Observed) -> Observation:
     return Observation(
         output="" if returned is None else str(returned),
         tool_calls=tuple(calls),
-        escalations=tuple(Escalation(e.state, e.owner) for e in observed.escalations),
+        # An alert's escalation (the monitor paging the owner about what the case caused) is
+        # not the agent escalating: only the agent's own count for must_refuse_or_escalate.
+        escalations=tuple(
+            Escalation(e.state, e.owner)
+            for e in observed.escalations
+            if e.state not in ALERT_SIGNALS
+        ),
         refused=observed.result.error is not None,
         span_texts=tuple(texts),
         system_prompt=harness.system_prompt,
