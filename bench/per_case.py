@@ -91,6 +91,11 @@ def _ratio(subject: float, floor: float) -> float:
     return subject / floor if floor > 0 else float("inf")
 
 
+def _shown(ratio: float) -> str:
+    """A ratio for the printout: noise that left the floor no per-case cost is said as such."""
+    return f"{ratio:.2f}" if ratio != float("inf") else "n/a (the floor's per-case cost is noise)"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python bench/per_case.py``."""
     args = parse_args(argv)
@@ -183,13 +188,13 @@ def run(args: argparse.Namespace, root: Path) -> int:
     verdict = "PASS" if met else "MISS"
     print(
         f"  per case: plugin {per_case['plugin']:.3f} ms CPU, floor {per_case['floor']:.3f} ms "
-        f"CPU; ratio {ratio:.2f}; target <= {TARGET:g}: {verdict}"
+        f"CPU; ratio {_shown(ratio)}; target <= {TARGET:g}: {verdict}"
     )
-    print(f"  ratio within each round, median: {paired:.2f}")
+    print(f"  ratio within each round, median: {_shown(paired)}")
     if compared:
         print(
             f"  compared ({args.compare_src}): {per_case['compared']:.3f} ms CPU per case; "
-            f"ratio to the floor {_ratio(per_case['compared'], per_case['floor']):.2f}"
+            f"ratio to the floor {_shown(_ratio(per_case['compared'], per_case['floor']))}"
         )
     fixed = median["plugin@1"] - median["floor@1"]
     print(f"  fixed cost (1 case): plugin - floor = {fixed:+.3f} s CPU")
