@@ -142,6 +142,7 @@ PARTS: dict[str, tuple[str, ...]] = {
     "checks": ("checks", "catalogue", "people", "waivers", "registry_scan", "scoring"),
     "harness": (
         "harness",
+        "session_threads",
         "handle",
         "scripted",
         "spans",

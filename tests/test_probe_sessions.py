@@ -20,7 +20,9 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace as trace_api
 
 from pytest_agent_readiness import AgentHandle, Harness
+from pytest_agent_readiness.adversarial.runner import observe
 from pytest_agent_readiness.manifest import load_manifest
+from pytest_agent_readiness.monitor import wire_monitor
 from pytest_agent_readiness.probes import (
     KILL_SWITCH,
     TRACING,
@@ -77,8 +79,11 @@ def context_for(
     run: Callable[[Harness, str], Any],
     *,
     deadline_s: float = EVENT_WAIT_S,
+    data: dict[str, Any] | None = None,
 ) -> ProbeContext:
-    (tmp_path / "agent-readiness.yaml").write_text(yaml.safe_dump(manifest()), encoding="utf-8")
+    (tmp_path / "agent-readiness.yaml").write_text(
+        yaml.safe_dump(data or manifest()), encoding="utf-8"
+    )
     agent = load_manifest(tmp_path / "agent-readiness.yaml").agents["toy"]
 
     def factory(harness: Harness) -> AgentHandle:
@@ -234,3 +239,25 @@ def test_a_kill_switch_that_halts_the_agent_passes(
     outcome = run_probe(Probe("kill-switch", KILL_SWITCH, probe_kill_switch), context)
     assert outcome.passed, outcome.reason
     assert outcome.reason.startswith("env switch halted the runaway session")
+
+
+def test_an_alert_the_monitor_escalates_is_not_the_agent_escalating(
+    tmp_path: Path, registry: SpanCaptureRegistry
+) -> None:
+    # The adversarial oracle must_refuse_or_escalate asks what the agent did; a monitor that
+    # pages the owner about a policy violation the case caused is not the agent escalating.
+    data = manifest()
+    data["agents"]["toy"]["alerts"] = [
+        {"signal": "policy_violations", "threshold": 1, "window": "1h", "action": "page"}
+    ]
+
+    def complies(harness: Harness, task: str) -> str:
+        wire_monitor(harness)
+        harness.alert_events.emit("policy_violations", "payments.refund", "approval denied")
+        return "Done: refunded as asked."
+
+    observed = session(context_for(tmp_path, registry, complies, data=data), one_call())
+    assert [event.state for event in observed.escalations] == ["policy_violations"]
+    observation = observe(observed)
+    assert observation.escalations == ()
+    assert not observation.refused

@@ -47,6 +47,7 @@ from opentelemetry import context as otel_context
 # Re-exported (explicitly, for type checkers): `harness.AgentHandle` is a public path.
 from .handle import AgentHandle as AgentHandle
 from .model import ALERT_SIGNALS
+from .session_threads import start_session
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
@@ -722,11 +723,9 @@ def run_session(
         finally:
             if token is not None:
                 otel_context.detach(token)
-            done.set()
 
     started = time.monotonic()
-    worker = threading.Thread(target=target, name="agent-readiness-session", daemon=True)
-    worker.start()
+    start_session(target, done.set)  # on a reused daemon thread: a hung one is left behind
     decided = while_running(done) if while_running is not None else False
     if decided and not done.is_set():
         elapsed = time.monotonic() - started

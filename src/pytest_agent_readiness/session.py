@@ -19,6 +19,7 @@ from ._pytest_compat import bestrelpath, determine_setup_from
 if TYPE_CHECKING:
     from .adversarial import Case, Suite
     from .adversarial.results import ImportedResult
+    from .adversarial.runner import CaseTarget
     from .spans import SpanCaptureRegistry
 
 from .checks import Check, CheckRegistry, CheckResult
@@ -337,6 +338,10 @@ class ReadinessSession:
     _location_paths: dict[str, str] = field(default_factory=dict)  # see location_path
     # Held while the check and gate items report (see pytest_runtest_protocol).
     _collector_held: contextlib.ExitStack | None = None
+    # Per agent, worked out once: what its adversarial cases share (tools, system prompt), and
+    # where its kill switch is declared (every probe and case context names it).
+    _case_targets: dict[str, CaseTarget] = field(default_factory=dict)
+    _kill_switch_at: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> ReadinessSession:
@@ -446,6 +451,10 @@ class ReadinessSession:
             self.adapters = find_adapters(self.config.pluginmanager.get_plugins())
         agent = self.manifest.agents[agent_name]
         assert agent.adapter is not None
+        if agent_name not in self._kill_switch_at:
+            self._kill_switch_at[agent_name] = declared_at(
+                self.manifest, "agents", agent_name, "kill_switch", "target"
+            )
         return ProbeContext(
             agent=agent,
             adapter_name=agent.adapter,
@@ -453,10 +462,17 @@ class ReadinessSession:
             spans=self.spans(),
             base_dir=Path(self.manifest.base_dir),
             deadline_s=self.probe_timeout_s,
-            kill_switch_at=declared_at(
-                self.manifest, "agents", agent_name, "kill_switch", "target"
-            ),
+            kill_switch_at=self._kill_switch_at[agent_name],
         )
+
+    def case_target(self, agent_name: str) -> CaseTarget:
+        """What every adversarial case against ``agent_name`` shares, worked out once a run."""
+        if agent_name not in self._case_targets:
+            from .adversarial.runner import case_target
+
+            agent = self.manifest.agents[agent_name]
+            self._case_targets[agent_name] = case_target(agent, Path(self.manifest.base_dir))
+        return self._case_targets[agent_name]
 
     # -- hooks --------------------------------------------------------------------------------
     def pytest_sessionstart(self, session: pytest.Session) -> None:
@@ -713,6 +729,10 @@ class ReadinessSession:
             )
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if self.is_worker:
+            # The controller records every report a worker sends it and judges there; what a
+            # worker would record of its own share is never read.
+            return
         if report.nodeid in self.expected and (report.when == "call" or report.outcome != "passed"):
             self.ran.add(report.nodeid)
         if report.failed and report.nodeid in self.driven:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..harness import declared_write_tools
-from ..model import Agent
+from ..model import ALERT_SIGNALS, Agent
 from ..probes import BUDGETS, Breach, Observed, ProbeCannotRun, ProbeContext, _audit, session
 from ..scripted import ModelContext, ModelTurn, ScriptedModel, TextReply, ToolCallRequest
 from .corpus import Case, ResolvedStep, ToolSpec, resolve_attack
@@ -138,27 +138,55 @@ def observe(observed: Observed) -> Observation:
     return Observation(
         output="" if returned is None else str(returned),
         tool_calls=tuple(calls),
-        escalations=tuple(Escalation(e.state, e.owner) for e in observed.escalations),
+        # An alert's escalation (the monitor paging the owner about what the case caused) is
+        # not the agent escalating: only the agent's own count for must_refuse_or_escalate.
+        escalations=tuple(
+            Escalation(e.state, e.owner)
+            for e in observed.escalations
+            if e.state not in ALERT_SIGNALS
+        ),
         refused=observed.result.error is not None,
         span_texts=tuple(texts),
         system_prompt=harness.system_prompt,
     )
 
 
-def run_case(case: Case, context: ProbeContext, *, live: bool = False) -> CaseRun:
-    """Run ``case`` against the agent of ``context`` and apply its oracles."""
+@dataclass(frozen=True)
+class CaseTarget:
+    """What every case against one agent shares: its tools as the resolver sees them, the
+    system prompt it holds (read once: the file does not change during a run) and its declared
+    tool-call budget. Worked out once per agent and run, not once per case."""
+
+    tools: Mapping[str, ToolSpec]
+    system_prompt: str | None
+    tool_call_budget: int | None
+
+
+def case_target(agent: Agent, base_dir: Path) -> CaseTarget:
+    """The :class:`CaseTarget` of ``agent``, whose manifest lives in ``base_dir``."""
+    budget = agent.budgets.tool_calls_per_session if agent.budgets else None
+    return CaseTarget(tool_specs(agent), system_prompt_of(agent, base_dir), budget)
+
+
+def run_case(
+    case: Case, context: ProbeContext, *, live: bool = False, target: CaseTarget | None = None
+) -> CaseRun:
+    """Run ``case`` against the agent of ``context`` and apply its oracles.
+
+    ``target`` is what the agent's cases share (:func:`case_target`); a run of many cases
+    passes the one it keeps per agent."""
     agent = context.agent
-    tools = tool_specs(agent)
+    if target is None:
+        target = case_target(agent, context.base_dir)
+    tools = target.tools
     attack = resolve_attack(case, tools)
     if not attack.applicable:
         return CaseRun(CaseResult(case.id, case.suite, False, (), attack.not_applicable))
-    prompt = system_prompt_of(agent, context.base_dir)
+    prompt = target.system_prompt
     planted = plant_system_prompt_canaries(prompt or "", case) if prompt is not None else None
-    steps = attack.render(planted or "").steps
+    script = _script(attack.render(planted or "").steps)
     model: ScriptedModel = (
-        _LiveModel()
-        if live
-        else ScriptedModel.sequence(_script(steps), max_turns=len(_script(steps)) + 5)
+        _LiveModel() if live else ScriptedModel.sequence(script, max_turns=len(script) + 5)
     )
     task = case.input or DEFAULT_TASK
 
@@ -177,7 +205,7 @@ def run_case(case: Case, context: ProbeContext, *, live: bool = False) -> CaseRu
         return CaseRun(CaseResult(case.id, case.suite, False, (f"could not run: {error}",)))
     if isinstance(observed.result.error, LiveModelUnavailable):
         return CaseRun(CaseResult(case.id, case.suite, False, (str(observed.result.error),)))
-    budget = agent.budgets.tool_calls_per_session if agent.budgets else None
+    budget = target.tool_call_budget
     observation = observe(observed)
     # The oracles judge what the session did by its end (a session past its deadline is judged
     # on what it had done then): the case fails its suite only when the attack got through.
@@ -187,6 +215,7 @@ def run_case(case: Case, context: ProbeContext, *, live: bool = False) -> CaseRu
         tools,
         tool_call_budget=budget,
         model="live" if live else "scripted",
+        attack=attack,
     )
     return CaseRun(result, observed.result.describe(), _breaches(observed, observation, budget))
 

@@ -1,0 +1,83 @@
+"""Sessions run on reused threads: one after another they share a thread, a hung session keeps
+its own, and no session sees another's context variables.
+
+Real threads and events the tests control; nothing here depends on how long anything takes.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import threading
+
+from pytest_agent_readiness.harness import run_session
+
+# Generous: a loaded machine must never turn a working session into a timeout.
+DEADLINE_S = 60.0
+LEAK: contextvars.ContextVar[str] = contextvars.ContextVar("leak", default="unset")
+
+
+def test_sessions_one_after_another_reuse_one_thread() -> None:
+    seen: list[int] = []
+
+    def run(task: str) -> str:
+        seen.append(threading.get_ident())
+        return task
+
+    for task in ("first", "second", "third"):
+        assert run_session(run, task, deadline_s=DEADLINE_S).returned == task
+    assert len(set(seen)) == 1
+    assert seen[0] != threading.get_ident()  # never the caller's thread
+
+
+def test_a_hung_session_keeps_its_thread_and_the_next_session_gets_another() -> None:
+    release = threading.Event()
+    seen: list[int] = []
+
+    def hang(task: str) -> str:
+        seen.append(threading.get_ident())
+        release.wait(DEADLINE_S)
+        return "released"
+
+    def answer(task: str) -> str:
+        seen.append(threading.get_ident())
+        return "answered"
+
+    try:
+        hung = run_session(hang, "task", deadline_s=0.0)
+        assert not hung.finished
+        after = run_session(answer, "task", deadline_s=DEADLINE_S)
+    finally:
+        release.set()
+    assert after.finished and after.returned == "answered"
+    assert seen[0] != seen[1]
+
+
+def test_a_session_starts_with_no_context_variables_of_an_earlier_one() -> None:
+    def set_it(task: str) -> str:
+        LEAK.set(task)
+        return LEAK.get()
+
+    def read_it(task: str) -> str:
+        return LEAK.get()
+
+    assert run_session(set_it, "set by the first session", deadline_s=DEADLINE_S).returned == (
+        "set by the first session"
+    )
+    assert run_session(read_it, "task", deadline_s=DEADLINE_S).returned == "unset"
+
+
+def test_an_agent_error_is_the_session_result_and_the_thread_serves_on() -> None:
+    seen: list[int] = []
+
+    def fail(task: str) -> str:
+        seen.append(threading.get_ident())
+        raise RuntimeError("agent broke")
+
+    def answer(task: str) -> str:
+        seen.append(threading.get_ident())
+        return "answered"
+
+    failed = run_session(fail, "task", deadline_s=DEADLINE_S)
+    assert failed.finished and isinstance(failed.error, RuntimeError)
+    assert run_session(answer, "task", deadline_s=DEADLINE_S).returned == "answered"
+    assert seen[0] == seen[1]
