@@ -11,6 +11,7 @@ import pprint
 import textwrap
 import time
 from dataclasses import dataclass
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,23 @@ AS_OF = "2026-11-25"
 # The same ini for every generated project, so rootdir is the project and not the repository
 # (whose pyproject adds -p pytester and filterwarnings=error to every run).
 PYTEST_INI = "[pytest]\naddopts = -p no:randomly -p no:cacheprovider\n"
+
+
+# The pytest plugins a benchmark keeps: this one, and pytest-xdist for the xdist rows. Every
+# other plugin installed in the environment (pytest-cov, pytest-randomly, LangSmith's, which
+# LangGraph brings and which cost about 0.8 s CPU a start here with bytecode off) is disabled
+# on both sides of every row: neither the plugin nor its floor should pay for it.
+KEPT_PLUGINS = frozenset({"agent_readiness", "xdist", "xdist.looponfail"})
+
+
+def other_plugins() -> tuple[str, ...]:
+    """The installed pytest plugins (``pytest11`` entry points) a benchmark disables."""
+    return tuple(sorted({ep.name for ep in entry_points(group="pytest11")} - KEPT_PLUGINS))
+
+
+def other_plugins_off() -> tuple[str, ...]:
+    """``-p no:NAME`` for each of :func:`other_plugins`."""
+    return tuple(arg for name in other_plugins() for arg in ("-p", f"no:{name}"))
 
 
 @dataclass(frozen=True)

@@ -137,9 +137,10 @@ def run(args: argparse.Namespace, root: Path) -> int:
     for n in (args.cases, 1):
         plugin, _ = inputs.write_adversarial_projects(root / f"n{n}", n, args.stub_work_ms)
         floor = write_floor(root / f"n{n}", n, args.stub_work_ms)
-        subject = (*python, "pytest", "-q", *SUBJECT_ARGS, *extra)
+        pytest_q = (*python, "pytest", "-q", *inputs.other_plugins_off())
+        subject = (*pytest_q, *SUBJECT_ARGS, *extra)
         sides[f"plugin@{n}"] = (subject, plugin, {})
-        sides[f"floor@{n}"] = ((*python, "pytest", "-q", *extra), floor, {})
+        sides[f"floor@{n}"] = ((*pytest_q, *extra), floor, {})
         if compared:
             sides[f"compared@{n}"] = (subject, plugin, compared)
     logs = root / "logs"

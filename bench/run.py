@@ -23,11 +23,11 @@ median of its runs.
   time), each making the same stub call.
 - ``xdist``, ``xdist-bare``: ``-n 2`` vs serial, for the plugin and, for reference, bare tests.
 
-The sides run in this environment, and the header says whether Python writes bytecode: with
-``PYTHONDONTWRITEBYTECODE`` set (as many container images do) pytest never caches the modules it
-rewrites, the plugin's own among them, so every run parses and compiles them again; without it
-the first run (the warm-up) caches them. Measure that state first: a run without it leaves the
-caches behind.
+The sides run in this environment with every installed pytest plugin other than this one and
+pytest-xdist disabled (``-p no:NAME``, listed in the header). The header also says whether
+Python writes bytecode: with ``PYTHONDONTWRITEBYTECODE`` set (as many container images do) every
+run compiles the modules it imports again; without it the first run (the warm-up) caches them.
+Measure that state first: a run without it leaves the caches behind.
 """
 
 from __future__ import annotations
@@ -299,8 +299,8 @@ def counted(count: int, noun: str) -> str:
 
 
 def pytest_argv(*args: str) -> tuple[str, ...]:
-    """``python -m pytest -q`` with this interpreter."""
-    return (sys.executable, "-m", "pytest", "-q", *args)
+    """``python -m pytest -q`` with this interpreter, other installed plugins disabled."""
+    return (sys.executable, "-m", "pytest", "-q", *inputs.other_plugins_off(), *args)
 
 
 # -- the rows -------------------------------------------------------------------------------
@@ -594,6 +594,9 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
         f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {load_text()}, bytecode "
         f"{cache}, {settings.repeats} rounds after a warm-up, inputs in {workdir}",
         flush=True,
+    )
+    print(
+        f"other pytest plugins disabled on both sides: {', '.join(inputs.other_plugins()) or '-'}"
     )
     selected = [name for name in BENCHMARKS if name in args.only.split(",")]
     rows = {name: BUILDERS[name](settings) for name in selected}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from importlib.metadata import entry_points
 from pathlib import Path
 
 from conftest import REPO
@@ -39,6 +40,13 @@ def test_quick_overhead_benchmark_prints_its_ratio_line() -> None:
         re.MULTILINE,
     ), result.stdout
     assert "20 passed" in result.stdout
+    # Neither side pays for the other plugins installed here (pytest-cov, pytest-randomly, ...).
+    others = {ep.name for ep in entry_points(group="pytest11")}
+    others -= {"agent_readiness", "xdist", "xdist.looponfail"}
+    assert {"pytest_cov", "randomly"} <= others
+    assert f"other pytest plugins disabled on both sides: {', '.join(sorted(others))}\n" in (
+        result.stdout
+    )
 
 
 def test_floor_rows_measure_the_plugin_against_inline_cases_and_libyaml(tmp_path: Path) -> None:

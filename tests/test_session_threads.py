@@ -7,7 +7,10 @@ Real threads and events the tests control; nothing here depends on how long anyt
 from __future__ import annotations
 
 import contextvars
+import os
 import threading
+
+import pytest
 
 from pytest_agent_readiness.harness import run_session
 
@@ -81,3 +84,22 @@ def test_an_agent_error_is_the_session_result_and_the_thread_serves_on() -> None
     assert failed.finished and isinstance(failed.error, RuntimeError)
     assert run_session(answer, "task", deadline_s=DEADLINE_S).returned == "answered"
     assert seen[0] == seen[1]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
+# Python 3.12+ warns that forking a multi-threaded process may deadlock: the child here only
+# starts a thread of its own and exits.
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
+def test_a_forked_child_runs_its_sessions_on_threads_of_its_own() -> None:
+    # The parent has an idle session thread; a forked child (pytest-forked, a framework's
+    # worker pool) does not have it, and must not hand its session to it.
+    assert run_session(lambda task: task, "parent", deadline_s=DEADLINE_S).returned == "parent"
+    child = os.fork()
+    if child == 0:  # the child: exit 0 only if its session ran
+        try:
+            result = run_session(lambda task: task, "child", deadline_s=5.0)
+            os._exit(0 if result.returned == "child" else 1)
+        finally:
+            os._exit(2)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -14,6 +14,7 @@ thread can see.
 from __future__ import annotations
 
 import contextvars
+import os
 import threading
 from collections.abc import Callable
 
@@ -66,6 +67,18 @@ class _SessionThread:
             ended()
             if not keep:
                 return
+
+
+def _forget_idle_threads() -> None:
+    """In a forked child: the parent's threads do not exist there, so an idle entry would take
+    a session and never run it (and the lock may have been held at the fork)."""
+    global _idle_lock
+    _idle.clear()
+    _idle_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
+    os.register_at_fork(after_in_child=_forget_idle_threads)
 
 
 def start_session(job: Callable[[], None], ended: Callable[[], None]) -> None:
