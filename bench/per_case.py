@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import pprint
 import statistics
 import subprocess
 import sys
@@ -40,34 +39,6 @@ import inputs
 
 SUBJECT_ARGS = ("--readiness", f"--readiness-as-of={inputs.AS_OF}", "--readiness-probe-timeout=1")
 TARGET = 1.5
-
-INLINE_CASES_TEST = '''\
-"""The floor: one bare parametrized test per case, the cases inline, doing the stub call."""
-
-from __future__ import annotations
-
-import pytest
-
-from stub_agent import answer
-
-CASES = {cases}
-
-
-@pytest.mark.parametrize("case", CASES, ids=[case["id"] for case in CASES])
-def test_case(case: dict[str, object]) -> None:
-    output = answer(str(case["input"]))
-    assert not any(str(canary) in output for canary in case.get("canaries", []))
-'''
-
-
-def write_floor(root: Path, count: int, stub_work_ms: float) -> Path:
-    """The bare project of ``inputs`` with its cases written inline instead of read from YAML."""
-    _, bare = inputs.write_adversarial_projects(root, count, stub_work_ms)
-    cases = inputs.adversarial_cases(count)
-    text = INLINE_CASES_TEST.replace("{cases}", pprint.pformat(cases, width=100, sort_dicts=False))
-    (bare / "tests" / "test_cases.py").write_text(text, encoding="utf-8")
-    return bare
-
 
 Side = tuple[tuple[str, ...], Path, dict[str, str]]  # argv, directory, extra environment
 
@@ -135,8 +106,8 @@ def run(args: argparse.Namespace, root: Path) -> int:
     sides: dict[str, Side] = {}
     compared = {} if args.compare_src is None else {"PYTHONPATH": str(args.compare_src.resolve())}
     for n in (args.cases, 1):
-        plugin, _ = inputs.write_adversarial_projects(root / f"n{n}", n, args.stub_work_ms)
-        floor = write_floor(root / f"n{n}", n, args.stub_work_ms)
+        # The floor: the bare project, its cases inline (nothing parsed at run time).
+        plugin, floor = inputs.write_adversarial_projects(root / f"n{n}", n, args.stub_work_ms)
         pytest_q = (*python, "pytest", "-q", *inputs.other_plugins_off())
         subject = (*pytest_q, *SUBJECT_ARGS, *extra)
         sides[f"plugin@{n}"] = (subject, plugin, {})

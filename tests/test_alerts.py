@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from _examples import checks_of, run_example
+from test_probes import manifest as toy_manifest
 
 pytest_plugins = ["pytester"]
 
@@ -33,46 +34,12 @@ ALERTS = [
 
 
 def manifest(alerts: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    return {
-        "version": 1,
-        "project": "toy",
-        "agents": {
-            "toy": {
-                "owner": {"name": "Ada Lovelace", "email": "ada@example.com"},
-                "stage": "stabilization",
-                "adapter": "toy",
-                "decisions": {
-                    "autonomous": ["docs.read", "customers.notify"],
-                    "human_approval": ["tickets.update", "payments.refund"],
-                },
-                "escalation": {
-                    "tool_error": {"owner": "ops@example.com"},
-                    "budget_exceeded": {"owner": "ops@example.com"},
-                    "policy_violation": {"owner": "security@example.com"},
-                    "low_confidence": {"owner": "ops@example.com"},
-                },
-                "tools": {
-                    "docs.read": {"access": "read", "data_scope": {"doc": ["faq*"]}},
-                    "customers.notify": {"access": "write"},
-                    "tickets.update": {"access": "write", "approval": "required"},
-                    "payments.refund": {"access": "write", "approval": "required"},
-                },
-                "kill_switch": {
-                    "mechanism": "env",
-                    "target": "TOY_DISABLED",
-                    "halt_within_s": 2,
-                    "operators": ["ops@example.com"],
-                },
-                "budgets": {
-                    "tokens_per_session": 3000,
-                    "tool_calls_per_session": 10,
-                    "sequential_actions_without_confirmation": 5,
-                },
-                "tracing": {"required": True},
-                "alerts": ALERTS if alerts is None else alerts,
-            }
-        },
-    }
+    """The probes' toy manifest, with a data scope on its read tool and alerts."""
+    data = toy_manifest()
+    agent = data["agents"]["toy"]
+    agent["tools"]["docs.read"]["data_scope"] = {"doc": ["faq*"]}
+    agent["alerts"] = ALERTS if alerts is None else alerts
+    return data
 
 
 # The monitors an adapter wires: the reference one, and the ways a real one gets it wrong.
