@@ -215,6 +215,15 @@ def direction_problems(graph: Mapping[str, list[Import]]) -> list[str]:
     return problems
 
 
+def absolute_names(node: ast.AST) -> list[str]:
+    """The modules an absolute ``import``/``from ... import`` node names (none for others)."""
+    if isinstance(node, ast.ImportFrom) and not node.level:
+        return [node.module or ""]
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    return []
+
+
 def private_pytest_imports(root: Path) -> list[str]:
     """Each ``_pytest`` import outside the compat module, TYPE_CHECKING blocks included."""
     found: list[str] = []
@@ -222,13 +231,7 @@ def private_pytest_imports(root: Path) -> list[str]:
         if name == PRIVATE_PYTEST_MODULE:
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = (
-                [node.module or ""]
-                if isinstance(node, ast.ImportFrom) and not node.level
-                else [a.name for a in node.names]
-                if isinstance(node, ast.Import)
-                else []
-            )
+            names = absolute_names(node)
             found += [f"{name}:{node.lineno} imports {n}" for n in names if n.startswith("_pytest")]
     return found
 
@@ -241,13 +244,7 @@ def pytest_imports(root: Path) -> list[str]:
         if part_of(name) == "pytest" or name in PYTEST_USERS:
             continue
         for node in _runtime_nodes(ast.parse(path.read_text(encoding="utf-8"))):
-            names = (
-                [node.module or ""]
-                if isinstance(node, ast.ImportFrom) and not node.level
-                else [a.name for a in node.names]
-                if isinstance(node, ast.Import)
-                else []
-            )
+            names = absolute_names(node)
             found += [
                 f"{name}:{node.lineno} imports {n}"
                 for n in names
@@ -283,13 +280,7 @@ def absolute_self_imports(root: Path) -> list[str]:
     found: list[str] = []
     for name, path in package_modules(root).items():
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = (
-                [node.module or ""]
-                if isinstance(node, ast.ImportFrom) and not node.level
-                else [a.name for a in node.names]
-                if isinstance(node, ast.Import)
-                else []
-            )
+            names = absolute_names(node)
             found += [
                 f"{name}:{node.lineno} imports {n}" for n in names if n.split(".")[0] == root.name
             ]
