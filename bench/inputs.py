@@ -11,6 +11,7 @@ import pprint
 import textwrap
 import time
 from dataclasses import dataclass
+from functools import cache
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
@@ -33,8 +34,10 @@ PYTEST_INI = "[pytest]\naddopts = -p no:randomly -p no:cacheprovider\n"
 KEPT_PLUGINS = frozenset({"agent_readiness", "xdist", "xdist.looponfail"})
 
 
+@cache
 def other_plugins() -> tuple[str, ...]:
-    """The installed pytest plugins (``pytest11`` entry points) a benchmark disables."""
+    """The installed pytest plugins (``pytest11`` entry points) a benchmark disables, looked up
+    once (every side's command line and the header use them)."""
     return tuple(sorted({ep.name for ep in entry_points(group="pytest11")} - KEPT_PLUGINS))
 
 
