@@ -57,10 +57,21 @@ class Sizes:
     # CPU work the stub agent does per call, in milliseconds on this machine (0: none, the
     # issue's stub). More shows how the runner scales when a case costs what a guard costs.
     stub_work_ms: float = 0.0
+    # The xdist rows' workload: cases that do real work, as a guard or a model call does (a
+    # do-nothing case costs less than pytest-xdist's own hand-over of its reports).
+    xdist_cases: int = 400
+    xdist_work_ms: float = 10.0
 
 
 FULL = Sizes(trivial_tests=5_000, agents=200, tools_per_agent=20, adversarial_cases=5_000)
-QUICK = Sizes(trivial_tests=500, agents=20, tools_per_agent=20, adversarial_cases=500)
+QUICK = Sizes(
+    trivial_tests=500,
+    agents=20,
+    tools_per_agent=20,
+    adversarial_cases=500,
+    xdist_cases=100,
+    xdist_work_ms=5.0,
+)
 
 TESTS_PER_MODULE = 100
 REDTEAM_RESULTS = "redteam/promptfoo-results.json"

@@ -21,19 +21,24 @@ median of its runs.
 - ``adversarial``: per case = (T_N - T_1) / (N - 1) of ``pytest --readiness`` in guardrail mode
   vs bare parametrized tests with the cases inline (a Python literal: nothing parsed at run
   time), each making the same stub call.
-- ``xdist``, ``xdist-bare``: ``-n 2`` vs serial, for the plugin and, for reference, bare tests.
+- ``xdist``, ``xdist-bare``: ``-n 2`` vs serial, for the plugin and, for reference, bare tests,
+  on cases that do real work (``--xdist-work-ms``, default 10 ms of CPU a call; a do-nothing
+  case costs less than pytest-xdist's own hand-over of its reports, so nothing scales on it).
 
 The sides run in this environment with every installed pytest plugin other than this one and
-pytest-xdist disabled (``-p no:NAME``, listed in the header). The header also says whether
-Python writes bytecode: with ``PYTHONDONTWRITEBYTECODE`` set (as many container images do) every
-run compiles the modules it imports again; without it the first run (the warm-up) caches them.
-Measure that state first: a run without it leaves the caches behind.
+pytest-xdist disabled (``-p no:NAME``, listed in the header). Before measuring, the bench
+compiles this package's modules to bytecode, as pip does when it installs the wheel (pytest and
+the other installed packages of the floor side have theirs): an editable install of a checkout
+has none, and where ``PYTHONDONTWRITEBYTECODE`` is set (as many container images set it) every
+run would compile every module it imports again. ``--no-compile`` measures without it.
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import dataclasses
+import importlib.util
 import os
 import re
 import statistics
@@ -365,9 +370,8 @@ def manifest(settings: Settings) -> Row:
 ADVERSARIAL_SUBJECT_ARGS = ("--readiness", AS_OF, "--readiness-probe-timeout=1")
 
 
-def stub_label(settings: Settings) -> str:
-    """The stub agent as the titles name it."""
-    work = settings.sizes.stub_work_ms
+def stub_label(work: float) -> str:
+    """The stub agent doing ``work`` ms of CPU work a call, as the titles name it."""
     return f"stub agent doing {work:g} ms of CPU work per call" if work > 0 else "stub agent"
 
 
@@ -397,8 +401,9 @@ def startup(settings: Settings) -> Row:
     """The fixed cost: ``pytest --readiness`` on one case over bare pytest on the same case."""
     return Row(
         name="startup",
-        title=f"fixed cost: pytest --readiness on a one-case project ({stub_label(settings)}, "
-        "with its probes and static checks) over bare pytest running the case inline",
+        title="fixed cost: pytest --readiness on a one-case project "
+        f"({stub_label(settings.sizes.stub_work_ms)}, with its probes and static checks) over "
+        "bare pytest running the case inline",
         kind="fixed",
         sides=case_sides(settings, (1,)),
         target=Target("fixed_at_most", 0.15),
@@ -412,7 +417,8 @@ def adversarial(settings: Settings) -> Row:
     return Row(
         name="adversarial",
         title=f"per case, {count:,} adversarial cases in guardrail mode against the "
-        f"{stub_label(settings)} vs bare parametrized tests with the cases inline",
+        f"{stub_label(settings.sizes.stub_work_ms)} vs bare parametrized tests with the cases "
+        "inline",
         kind="per_unit",
         sides=case_sides(settings, (count, 1)),
         target=Target("ratio_at_most", 1.5),
@@ -435,9 +441,9 @@ def xdist_bare(settings: Settings) -> Row:
 
 
 def _xdist_row(settings: Settings, *, bare: bool) -> Row:
-    count = settings.sizes.adversarial_cases
+    count, work = settings.sizes.xdist_cases, settings.sizes.xdist_work_ms
     readiness, bare_project = inputs.write_adversarial_projects(
-        settings.workdir / "adversarial" / f"cases-{count}", count, settings.sizes.stub_work_ms
+        settings.workdir / "xdist" / f"cases-{count}", count, work
     )
     args: tuple[str, ...] = ()
     if bare:
@@ -449,7 +455,7 @@ def _xdist_row(settings: Settings, *, bare: bool) -> Row:
         what = f"pytest --readiness, {count:,} adversarial cases in guardrail mode against the"
     return Row(
         name=name,
-        title=f"{what} {stub_label(settings)}: -n 2 vs serial (-n 0), wall time",
+        title=f"{what} {stub_label(work)}: -n 2 vs serial (-n 0), wall time",
         kind="speedup",
         sides={
             SUBJECT: Side("-n 2", pytest_argv(*args, "-n", "2"), project, count),
@@ -545,21 +551,37 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--stub-work-ms",
         type=float,
         default=0.0,
-        help="CPU milliseconds the stub agent spends per call (default 0, the issue's stub)",
+        help="CPU milliseconds the stub agent spends per call in the startup and adversarial "
+        "rows (default 0, the issue's stub)",
+    )
+    parser.add_argument(
+        "--xdist-cases", type=int, default=None, help="cases of the xdist rows (default 400)"
+    )
+    parser.add_argument(
+        "--xdist-work-ms",
+        type=float,
+        default=None,
+        help="CPU milliseconds the stub agent spends per call in the xdist rows (default 10: "
+        "cases that do real work)",
     )
     parser.add_argument(
         "--timeout", type=float, default=None, help="seconds one run may take (default 60)"
+    )
+    parser.add_argument(
+        "--no-compile",
+        action="store_true",
+        help="do not compile this package's modules to bytecode first (an editable checkout)",
     )
     parser.add_argument("--keep", type=Path, default=None, help="build inputs here and keep them")
     args = parser.parse_args(argv)
     unknown = sorted(set(args.only.split(",")) - set(BENCHMARKS))
     if unknown:
         parser.error(f"--only: unknown benchmark {unknown[0]!r} (expected {', '.join(BENCHMARKS)})")
-    for option in ("agents", "cases"):
+    for option in ("agents", "cases", "xdist_cases"):
         value = getattr(args, option)
         if value is not None and value < 2:
             # A per-unit figure is a difference between N and 1.
-            parser.error(f"--{option}: expected at least 2, got {value}")
+            parser.error(f"--{option.replace('_', '-')}: expected at least 2, got {value}")
     return args
 
 
@@ -572,10 +594,24 @@ def settings_from(args: argparse.Namespace, workdir: Path) -> Settings:
         agents=args.agents if args.agents is not None else base.agents,
         adversarial_cases=args.cases if args.cases is not None else base.adversarial_cases,
         stub_work_ms=args.stub_work_ms,
+        xdist_cases=args.xdist_cases if args.xdist_cases is not None else base.xdist_cases,
+        xdist_work_ms=args.xdist_work_ms if args.xdist_work_ms is not None else base.xdist_work_ms,
     )
     repeats = args.repeat if args.repeat is not None else (2 if args.quick else 5)
     timeout = args.timeout if args.timeout is not None else (30.0 if args.quick else 60.0)
     return Settings(sizes=sizes, repeats=max(1, repeats), timeout_s=timeout, workdir=workdir)
+
+
+def compile_package() -> str:
+    """Compile this package's modules to bytecode in place, as installing its wheel does; what
+    the header says about it."""
+    spec = importlib.util.find_spec("pytest_agent_readiness")
+    if spec is None or not spec.submodule_search_locations:
+        return "package not found"
+    folder = Path(next(iter(spec.submodule_search_locations)))
+    if not compileall.compile_dir(folder, quiet=1):
+        return f"package bytecode could not be written in {folder}"
+    return "package bytecode compiled (as installing the wheel does)"
 
 
 def load_text() -> str:
@@ -590,9 +626,12 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
     """Every selected benchmark in order; 0 when all measured ones reach their targets."""
     settings = settings_from(args, workdir)
     cache = "not written (PYTHONDONTWRITEBYTECODE)" if sys.dont_write_bytecode else "written"
+    compiled = "package bytecode not compiled (--no-compile)"
+    if not args.no_compile:
+        compiled = compile_package()
     print(
         f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {load_text()}, bytecode "
-        f"{cache}, {settings.repeats} rounds after a warm-up, inputs in {workdir}",
+        f"{cache}, {compiled}, {settings.repeats} rounds after a warm-up, inputs in {workdir}",
         flush=True,
     )
     print(

@@ -40,6 +40,7 @@ from pytest_agent_readiness.scripted import (
     TextReply,
     ToolCallRequest,
 )
+from pytest_agent_readiness.session_threads import can_run_here
 from pytest_agent_readiness.spans import SpanCaptureRegistry
 from test_probes import manifest
 
@@ -80,6 +81,7 @@ def context_for(
     *,
     deadline_s: float = EVENT_WAIT_S,
     data: dict[str, Any] | None = None,
+    on_thread: bool = False,
 ) -> ProbeContext:
     (tmp_path / "agent-readiness.yaml").write_text(
         yaml.safe_dump(data or manifest()), encoding="utf-8"
@@ -89,7 +91,9 @@ def context_for(
     def factory(harness: Harness) -> AgentHandle:
         return AgentHandle(run=lambda task: run(harness, task), tools={READ: {"doc": "faq"}})
 
-    return ProbeContext(agent, "stub", factory, registry, tmp_path, deadline_s=deadline_s)
+    return ProbeContext(
+        agent, "stub", factory, registry, tmp_path, deadline_s=deadline_s, on_thread=on_thread
+    )
 
 
 def one_call() -> ScriptedModel:
@@ -109,7 +113,9 @@ def test_effects_after_the_session_was_given_up_are_not_judged(
         late.set()
         return "done"
 
-    context = context_for(tmp_path, registry, run, deadline_s=0.2)
+    # On a thread of its own (--readiness-session-threads, or off pytest's main thread), a hung
+    # session is left running; run here, it is interrupted (the test below).
+    context = context_for(tmp_path, registry, run, deadline_s=0.2, on_thread=True)
     observed = session(context, one_call())
     assert not observed.result.finished
     released.set()
@@ -117,6 +123,26 @@ def test_effects_after_the_session_was_given_up_are_not_judged(
     assert len(observed.harness.effects.effects) == 2, "the late effect did land in the ledger"
     assert [effect.arguments for effect in observed.effects] == [{"doc": "faq"}]
     assert [b for b in _audit(observed, KILL_SWITCH) if b.check == TRACING] == []
+
+
+@pytest.mark.skipif(not can_run_here(), reason="sessions run here only on a POSIX main thread")
+def test_a_hung_session_run_here_is_interrupted_and_judged_on_what_it_did_by_its_deadline(
+    tmp_path: Path, registry: SpanCaptureRegistry, released: threading.Event
+) -> None:
+    def run(harness: Harness, task: str) -> str:
+        with tool_span(harness, READ):
+            harness.effects.record(READ, {"doc": "faq"})
+        released.wait(EVENT_WAIT_S)  # hung, past the session's deadline
+        harness.effects.record(READ, {"doc": "late"})
+        return "done"
+
+    observed = session(context_for(tmp_path, registry, run, deadline_s=0.2), one_call())
+    assert not observed.result.finished
+    assert observed.result.describe() == "still running at its 0.2s deadline"
+    # Interrupted where it hung: the late effect never happened, the trace shows the one call.
+    assert [effect.arguments for effect in observed.harness.effects.effects] == [{"doc": "faq"}]
+    assert [call.name for call in observed.tool_spans()] == [READ]
+    assert not released.is_set()
 
 
 def test_a_hung_session_neither_leaks_spans_into_the_next_nor_gets_more_turns(
@@ -143,7 +169,8 @@ def test_a_hung_session_neither_leaks_spans_into_the_next_nor_gets_more_turns(
             harness.effects.record(READ, {"doc": "faq"})
         return "done"
 
-    first = session(context_for(tmp_path, registry, hung, deadline_s=0.2), one_call())
+    hung_context = context_for(tmp_path, registry, hung, deadline_s=0.2, on_thread=True)
+    first = session(hung_context, one_call())
     assert not first.result.finished
     second = session(context_for(tmp_path, registry, next_one), one_call())
     assert second.result.finished
@@ -184,7 +211,8 @@ def test_a_stray_span_whose_parent_context_is_built_by_a_bridge_stays_out(
             harness.effects.record(READ, {"doc": "faq"})
         return "done"
 
-    first = session(context_for(tmp_path, registry, hung, deadline_s=0.2), one_call())
+    hung_context = context_for(tmp_path, registry, hung, deadline_s=0.2, on_thread=True)
+    first = session(hung_context, one_call())
     assert not first.result.finished
     second = session(context_for(tmp_path, registry, next_one), one_call())
     assert [call.name for call in second.tool_spans()] == [READ]

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
+from pytest_agent_readiness.session_threads import can_run_here
 from pytest_agent_readiness.spans import DEFAULT_MAX_SPANS
 
 pytest_plugins = ["pytester"]
@@ -236,11 +237,20 @@ def test_a_manifest_alone_cannot_prove_a_runtime_control(pytester: pytest.Pytest
     assert card["verdict"] == "not_ready"
 
 
-def test_a_hung_agent_fails_within_its_deadline(pytester: pytest.Pytester) -> None:
+# Sessions run on pytest's main thread under a SIGALRM deadline, or each on a thread of its own.
+SESSION_PLACES = pytest.mark.parametrize(
+    "where", [(), ("--readiness-session-threads",)], ids=["here", "on-threads"]
+)
+
+
+@SESSION_PLACES
+def test_a_hung_agent_fails_within_its_deadline(
+    pytester: pytest.Pytester, where: tuple[str, ...]
+) -> None:
     project(pytester, "hang=True")
     started = time.monotonic()
     result, card = run(
-        pytester, "--readiness-probe-timeout=0.5", "-k", "probe-tracing or not probe"
+        pytester, "--readiness-probe-timeout=0.5", "-k", "probe-tracing or not probe", *where
     )
     elapsed = time.monotonic() - started
     assert "still running at its 0.5s deadline" in check(card, "OBS-001")["reason"]
@@ -251,6 +261,44 @@ def test_a_hung_agent_fails_within_its_deadline(pytester: pytest.Pytester) -> No
     )
     assert elapsed < 60, "the hung agent hung the session"
     assert result.ret == pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.mark.parametrize(
+    ("option", "ini", "expected"),
+    [
+        ((), "", {"main"}),
+        (("--readiness-session-threads",), "", {"own"}),
+        ((), "readiness_session_threads = true", {"own"}),
+    ],
+    ids=["default", "option", "ini"],
+)
+@pytest.mark.skipif(not can_run_here(), reason="sessions run here only on a POSIX main thread")
+def test_sessions_run_on_the_main_thread_unless_the_project_asks_for_threads(
+    pytester: pytest.Pytester, option: tuple[str, ...], ini: str, expected: set[str]
+) -> None:
+    project(
+        pytester,
+        factory_body="""import threading
+            from pytest_agent_readiness import AgentHandle
+            seen = Path(__file__).parent / "threads.txt"
+            handle = toy_agent.handle(harness, toy_agent.Guards(), Path(__file__).parent)
+            def run(task):
+                main = threading.current_thread() is threading.main_thread()
+                with seen.open("a", encoding="utf-8") as out:
+                    out.write("main\\n" if main else "own\\n")
+                return handle.run(task)
+            return AgentHandle(run=run, tools=handle.tools, close=handle.close)""",
+    )
+    if ini:
+        pytester.makeini(f"[pytest]\n{ini}\n")
+    result, card = run(pytester, *option)
+    for check_id in PROVEN_BY_PROBES:  # the agent holds, wherever its sessions run
+        entry = check(card, check_id)
+        assert (entry["level"], entry["passed"]) == ("proven", True), entry
+    places = (pytester.path / "threads.txt").read_text(encoding="utf-8").split()
+    # The kill-switch probe watches its session run, so that one is always on a thread.
+    assert set(places) - {"own"} == expected - {"own"}
+    assert places.count("own") == (len(places) if expected == {"own"} else 1)
 
 
 def test_probe_timeout_is_validated(pytester: pytest.Pytester) -> None:

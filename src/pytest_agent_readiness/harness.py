@@ -32,6 +32,7 @@ import fnmatch
 import inspect
 import json
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -47,7 +48,7 @@ from opentelemetry import context as otel_context
 # Re-exported (explicitly, for type checkers): `harness.AgentHandle` is a public path.
 from .handle import AgentHandle as AgentHandle
 from .model import ALERT_SIGNALS
-from .session_threads import start_session
+from .session_threads import DeadlinePassed, can_run_here, run_here, start_session
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
@@ -698,18 +699,23 @@ def run_session(
     deadline_s: float,
     while_running: Callable[[threading.Event], bool] | None = None,
     context: otel_context.Context | None = None,
+    on_thread: bool = False,
+    label: str = "an agent session",
 ) -> SessionResult:
-    """Run the agent on ``task`` in a worker thread; give up waiting after ``deadline_s``.
+    """Run the agent on ``task``; stop waiting for it after ``deadline_s``.
 
-    ``while_running`` runs on the calling thread once the session started (the kill-switch
-    probe engages the switch there), given the event set when the session ends; when it returns
-    True the outcome is already known, and the session is abandoned rather than awaited.
-    ``context`` is the OpenTelemetry context the session runs in (a span capture tells its own
-    session's spans by it). A hung agent cannot be killed in-process: its thread is a daemon
-    and the result says it was still running.
+    The session runs on the calling thread and is interrupted at its deadline where that can be
+    done (see :mod:`~pytest_agent_readiness.session_threads`), otherwise, or with ``on_thread``,
+    on a session thread; ``label`` names the session if it must stop the run.
+    ``while_running`` runs on the calling thread once the session started on its own thread
+    (the kill-switch probe engages the switch there), given the event set when the session
+    ends; when it returns True the outcome is already known, and the session is abandoned
+    rather than awaited. ``context`` is the OpenTelemetry context the session runs in (a span
+    capture tells its own session's spans by it). A hung agent on a thread cannot be killed
+    in-process: its thread is a daemon and the result says it was still running.
     """
     outcome: dict[str, Any] = {}
-    done = threading.Event()
+    here = while_running is None and not on_thread and can_run_here()
 
     def target() -> None:
         token = otel_context.attach(context) if context is not None else None
@@ -718,6 +724,10 @@ def run_session(
             if inspect.isawaitable(value):
                 value = asyncio.run(_awaited(value))
             outcome["returned"] = value
+        except (KeyboardInterrupt, DeadlinePassed):
+            if here:  # a Ctrl-C meant for the run, or this session's deadline: not the agent's
+                raise
+            outcome["error"] = sys.exc_info()[1]
         except BaseException as error:  # the agent's own stop (budget, policy) is data here
             outcome["error"] = error
         finally:
@@ -725,6 +735,13 @@ def run_session(
                 otel_context.detach(token)
 
     started = time.monotonic()
+    if here:
+        finished = run_here(target, deadline_s, label)
+        elapsed = time.monotonic() - started
+        if not finished:
+            return SessionResult(False, elapsed_s=elapsed, deadline_s=deadline_s)
+        return SessionResult(True, outcome.get("returned"), outcome.get("error"), elapsed)
+    done = threading.Event()
     start_session(target, done.set)  # on a reused daemon thread: a hung one is left behind
     decided = while_running(done) if while_running is not None else False
     if decided and not done.is_set():

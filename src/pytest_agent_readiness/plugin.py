@@ -22,6 +22,7 @@ from .names import (
     OPTION_MANIFEST,
     OPTION_PROBE_TIMEOUT,
     OPTION_REPORT,
+    OPTION_SESSION_THREADS,
     OPTION_SHARD,
     OPTION_STRICT,
     SESSION_PLUGIN_NAME,
@@ -76,6 +77,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="how long a run-time probe waits for one agent session before it fails as hung "
         "(default 10; ini: readiness_probe_timeout).",
+    )
+    group.addoption(
+        "--readiness-session-threads",
+        action="store_true",
+        default=False,
+        dest=OPTION_SESSION_THREADS,
+        help="run every agent session on a thread of its own rather than on pytest's main "
+        "thread under a SIGALRM deadline (slower; for an agent that cannot run on the main "
+        "thread or swallows every exception; ini: readiness_session_threads).",
+    )
+    parser.addini(
+        OPTION_SESSION_THREADS,
+        "run every agent session on a thread of its own",
+        type="bool",
+        default=False,
     )
     group.addoption(
         "--readiness-shard",

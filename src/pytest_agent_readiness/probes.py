@@ -123,6 +123,7 @@ class ProbeContext:
     spans: SpanCaptureRegistry
     base_dir: Path
     deadline_s: float = SESSION_DEADLINE_S
+    on_thread: bool = False  # every session on a thread of its own (--readiness-session-threads)
     kill_switch_at: str = ""  # FILE:LINE: key of the kill switch's target, for its errors
     tools_seen: set[str] = field(default_factory=set)
     handle: AgentHandle | None = None  # the agent of the session under way
@@ -292,6 +293,8 @@ def session(
                     deadline_s=deadline_s or context.deadline_s,
                     while_running=watch,
                     context=capture.session_context(),
+                    on_thread=context.on_thread,
+                    label=f"agent {agent.name}'s session",
                 )
             finally:
                 if handle.close is not None:

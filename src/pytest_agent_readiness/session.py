@@ -52,6 +52,7 @@ from .names import (
     OPTION_MANIFEST,
     OPTION_PROBE_TIMEOUT,
     OPTION_REPORT,
+    OPTION_SESSION_THREADS,
     OPTION_SHARD,
     OPTION_STRICT,
     TOOLS_PROPERTY,
@@ -305,6 +306,7 @@ class ReadinessSession:
     manifest_nodeid: str
     is_worker: bool
     probe_timeout_s: float = SESSION_DEADLINE_S
+    session_threads: bool = False  # every agent session on a thread of its own
     expected: frozenset[str] = frozenset()
     run: RunEvidence = field(default_factory=RunEvidence)
     ran: set[str] = field(default_factory=set)
@@ -400,6 +402,9 @@ class ReadinessSession:
             manifest_nodeid=shown,
             is_worker=is_worker,
             probe_timeout_s=_probe_timeout(config),
+            session_threads=bool(
+                config.getoption(OPTION_SESSION_THREADS) or config.getini(OPTION_SESSION_THREADS)
+            ),
         )
         session.reports = _report_targets(config, remove_stale=not is_worker)
         session.shard = _shard(config)
@@ -462,6 +467,7 @@ class ReadinessSession:
             spans=self.spans(),
             base_dir=Path(self.manifest.base_dir),
             deadline_s=self.probe_timeout_s,
+            on_thread=self.session_threads,
             kill_switch_at=self._kill_switch_at[agent_name],
         )
 

@@ -1,24 +1,38 @@
-"""The threads agent sessions run on, reused from one session to the next.
+"""Where an agent session runs so that its deadline holds: on the calling thread under an
+alarm, or on a thread of its own, reused from one session to the next.
 
-A session runs off the calling thread so that a hung agent can be given up on at its deadline
-(see :func:`~pytest_agent_readiness.harness.run_session`). Starting a thread for each of
-thousands of adversarial cases cost more CPU than the case itself, so a thread whose session
-ended waits for the next one. A session that is still running (hung, or abandoned once its
-probe had a verdict) keeps its thread, and the next session gets another.
+A hung agent must not hang the run (see :func:`~pytest_agent_readiness.harness.run_session`).
 
-Each session runs in a fresh, empty ``contextvars`` context, as it would on a new thread; what
-a session leaves in ``threading.local`` storage is the only state a later session on the same
-thread can see.
+- **Here** (:func:`run_here`): on the main thread of a POSIX process whose real-time timer
+  nothing else uses, the session runs on the calling thread and ``SIGALRM`` interrupts it at its
+  deadline, again every :data:`INTERRUPT_EVERY_S` until it unwinds (an agent that catches the
+  first interruption in a retry loop meets the next one outside its ``try``). Handing a
+  session to another thread and back cost about 0.12 ms of CPU a session here, more than the
+  rest of an adversarial case. An agent blocked in native code that never returns to Python
+  cannot be interrupted: :data:`UNWIND_GRACE_S` after its deadline the run stops with exit
+  status 3 and every thread's traceback, rather than hang.
+- **On a session thread** (:func:`start_session`): everywhere else, and whenever the caller
+  must act while the session runs (the kill-switch probe). A thread whose session ended waits
+  for the next one; a session that is still running (hung, or abandoned once its probe had a
+  verdict) keeps its thread, and the next session gets another.
+
+Either way each session runs in a fresh, empty ``contextvars`` context, as it would on a new
+thread; what a session leaves in ``threading.local`` storage is the only state a later session
+on the same thread can see.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
+import faulthandler
 import os
+import signal
+import sys
 import threading
 from collections.abc import Callable
 
-__all__ = ["start_session"]
+__all__ = ["DeadlinePassed", "can_run_here", "run_here", "start_session"]
 
 THREAD_NAME = "agent-readiness-session"
 # Idle threads kept for reuse: one is enough for sessions run one at a time; a few more cover
@@ -91,3 +105,107 @@ def start_session(job: Callable[[], None], ended: Callable[[], None]) -> None:
     if worker is None:
         worker = _SessionThread()
     worker.give(job, ended)
+
+
+# -- on the calling thread, under an alarm -----------------------------------------------------
+
+# After the deadline, the session is interrupted again this often until it unwinds.
+INTERRUPT_EVERY_S = 0.05
+# How long an interrupted session may take to unwind before the run stops (it is blocked where
+# no interruption reaches it).
+UNWIND_GRACE_S = 10.0
+# The exit status of a run stopped by a session that could not be interrupted: pytest's
+# "internal error", never a status a ready verdict could share.
+STUCK_EXIT_STATUS = 3
+
+
+class DeadlinePassed(BaseException):
+    """Raised inside a session run here when its deadline passes.
+
+    A ``BaseException``, as ``KeyboardInterrupt`` is, so the agent's ``except Exception``
+    (a retry loop, a framework's error handling) does not take it for a failure to recover from.
+    """
+
+
+def can_run_here() -> bool:
+    """Whether a session can run on the calling thread with its deadline enforced by SIGALRM:
+    a POSIX main thread with no asyncio loop running, where nothing else (pytest-timeout's
+    signal method, the user's own code) has a SIGALRM handler or a real-time timer armed."""
+    if not hasattr(signal, "setitimer"):
+        return False
+    if threading.current_thread() is not threading.main_thread():
+        return False
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:
+        return False  # a coroutine agent's asyncio.run cannot nest in a running loop
+    return signal.getsignal(signal.SIGALRM) is signal.SIG_DFL and signal.getitimer(
+        signal.ITIMER_REAL
+    ) == (0.0, 0.0)
+
+
+class _Alarm:
+    """The SIGALRM handler of one session run here: interrupts it only while it is armed."""
+
+    def __init__(self, label: str) -> None:
+        self.armed = True
+        self.fired = False
+        self._label = label
+        self._watchdog: threading.Timer | None = None
+
+    def __call__(self, signum: int, frame: object) -> None:
+        if not self.armed:
+            return  # delivered as the session ended: nothing left to interrupt
+        if not self.fired:
+            self.fired = True
+            self._watchdog = threading.Timer(UNWIND_GRACE_S, _stop_the_run, (self._label,))
+            self._watchdog.daemon = True
+            self._watchdog.start()
+        raise DeadlinePassed("the session ran past its deadline")
+
+    def disarm(self) -> None:
+        self.armed = False
+        signal.setitimer(signal.ITIMER_REAL, 0.0)
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+
+
+def _stop_the_run(label: str) -> None:
+    """The last resort, on the watchdog's thread: the session neither ended nor unwound."""
+    sys.stderr.write(
+        f"\nagent-readiness: {label} ran past its deadline and has not stopped "
+        f"{UNWIND_GRACE_S:g}s after being interrupted (it swallows every exception, or it is "
+        f"blocked where Python cannot interrupt it, e.g. a native call with no timeout); the "
+        f"run stops here, not ready. --readiness-session-threads runs each session on a thread "
+        f"of its own, which a hung session is left on. The threads' tracebacks follow.\n"
+    )
+    faulthandler.dump_traceback(all_threads=True)
+    sys.stderr.flush()
+    os._exit(STUCK_EXIT_STATUS)
+
+
+def run_here(job: Callable[[], None], deadline_s: float, label: str) -> bool:
+    """Run ``job`` on the calling thread (see :func:`can_run_here`), interrupting it with
+    :class:`DeadlinePassed` from ``deadline_s`` on; True if it ended before its deadline.
+
+    ``job`` must catch and record its own outcome, and let ``KeyboardInterrupt`` through (a
+    Ctrl-C meant for the run); ``label`` names the session for the last-resort message."""
+    alarm = _Alarm(label)
+    previous = signal.signal(signal.SIGALRM, alarm)
+    try:
+        # setitimer(0) would disarm: a deadline already passed interrupts at once.
+        signal.setitimer(signal.ITIMER_REAL, max(deadline_s, 1e-6), INTERRUPT_EVERY_S)
+        contextvars.Context().run(job)
+    except DeadlinePassed:
+        pass  # out of the job's own handler, or as it returned: past the deadline either way
+    finally:
+        while True:  # an interruption that lands here, before the alarm is disarmed
+            try:
+                alarm.disarm()
+                signal.signal(signal.SIGALRM, previous)
+                break
+            except DeadlinePassed:
+                continue
+    return not alarm.fired
