@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import subprocess
 import sys
@@ -50,12 +51,19 @@ def test_quick_overhead_benchmark_prints_its_ratio_line() -> None:
 
 
 def test_floor_rows_measure_the_plugin_against_inline_cases_and_libyaml(tmp_path: Path) -> None:
+    # The bench compiles the package's modules first, as installing its wheel does.
+    spec = importlib.util.find_spec("pytest_agent_readiness")
+    assert spec is not None and spec.origin is not None
+    compiled = Path(importlib.util.cache_from_source(str(Path(spec.origin).parent / "runplan.py")))
+    compiled.unlink(missing_ok=True)
     result = bench(
         "--quick",
         *("--only", "manifest,startup,adversarial", "--cases", "5", "--agents", "2"),
         *("--keep", str(tmp_path)),
     )
     out = result.stdout
+    assert "package bytecode compiled (as installing the wheel does)" in out.splitlines()[0]
+    assert compiled.is_file()
     # Every side ran every test it had to (the bench refuses a side that ran fewer).
     assert "could not measure" not in out, out
     for side in (
@@ -101,9 +109,12 @@ def test_floor_rows_measure_the_plugin_against_inline_cases_and_libyaml(tmp_path
     assert all(f"'BENCH-{n:05d}'" in text for n in range(5))
 
 
-def test_quick_xdist_benchmarks_print_speedups_with_a_working_stub() -> None:
-    result = bench("--only", "xdist,xdist-bare", "--cases", "20", "--stub-work-ms", "1")
-    assert "stub agent doing 1 ms of CPU work per call" in result.stdout
+def test_quick_xdist_benchmarks_print_speedups_on_cases_that_do_work() -> None:
+    result = bench("--quick", "--only", "xdist,xdist-bare", "--xdist-cases", "20")
+    # Their own workload: cases that do real work (--xdist-work-ms), not the do-nothing stub.
+    assert "20 adversarial cases in guardrail mode against the stub agent doing 5 ms" in (
+        result.stdout
+    )
     assert re.search(
         r"^  ratio line: speedup \d+\.\d{2} \(serial/parallel\); target speedup >= 1\.6: "
         r"(PASS|MISS)",
