@@ -291,7 +291,7 @@ def test_sessions_run_on_the_main_thread_unless_the_project_asks_for_threads(
     )
     if ini:
         pytester.makeini(f"[pytest]\n{ini}\n")
-    result, card = run(pytester, *option)
+    _, card = run(pytester, *option)
     for check_id in PROVEN_BY_PROBES:  # the agent holds, wherever its sessions run
         entry = check(card, check_id)
         assert (entry["level"], entry["passed"]) == ("proven", True), entry
@@ -299,6 +299,37 @@ def test_sessions_run_on_the_main_thread_unless_the_project_asks_for_threads(
     # The kill-switch probe watches its session run, so that one is always on a thread.
     assert set(places) - {"own"} == expected - {"own"}
     assert places.count("own") == (len(places) if expected == {"own"} else 1)
+
+
+@pytest.mark.skipif(not can_run_here(), reason="sessions run here only on a POSIX main thread")
+def test_a_session_that_cannot_be_stopped_stops_the_run_and_says_why(
+    pytester: pytest.Pytester,
+) -> None:
+    # An agent that takes every interruption for a fault and goes back to waiting.
+    project(
+        pytester,
+        factory_body="""import threading
+            def run(task):
+                while True:
+                    try:
+                        threading.Event().wait(600)
+                    except BaseException:
+                        pass
+            return run""",
+    )
+    result = pytester.runpytest_subprocess(
+        "--readiness", AS_OF, "-p", "no:randomly", "--readiness-probe-timeout=0.5",
+        "-k", "probe-tracing",
+    )  # fmt: skip
+    assert result.ret == 3
+    # Said on the terminal although pytest was capturing the test's output when it stopped.
+    result.stderr.fnmatch_lines(
+        [
+            "agent-readiness: agent toy's session ran past its deadline and has not stopped 1s "
+            "after being interrupted*--readiness-session-threads*",
+            "*in run*",  # the traceback of the stuck agent
+        ]
+    )
 
 
 def test_probe_timeout_is_validated(pytester: pytest.Pytester) -> None:

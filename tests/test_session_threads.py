@@ -152,8 +152,6 @@ STUCK_AGENT = """
     from pytest_agent_readiness import session_threads
     from pytest_agent_readiness.harness import run_session
 
-    session_threads.UNWIND_GRACE_S = 0.5
-
     def swallow_everything(task):
         while True:
             try:

@@ -167,7 +167,9 @@ def pytest_configure(config: pytest.Config) -> None:
     if not config.getoption(OPTION_ENABLE):
         return
     from .session import ReadinessSession
+    from .session_threads import keep_console
 
+    keep_console()  # where a session that cannot be stopped says so (output is not captured yet)
     readiness = ReadinessSession.from_config(config)
     config.pluginmanager.register(readiness, SESSION_PLUGIN_NAME)
     if config.pluginmanager.hasplugin("xdist"):

@@ -9,8 +9,8 @@ A hung agent must not hang the run (see :func:`~pytest_agent_readiness.harness.r
   first interruption in a retry loop meets the next one outside its ``try``). Handing a
   session to another thread and back cost about 0.12 ms of CPU a session here, more than the
   rest of an adversarial case. An agent blocked in native code that never returns to Python
-  cannot be interrupted: :data:`UNWIND_GRACE_S` after its deadline the run stops with exit
-  status 3 and every thread's traceback, rather than hang.
+  cannot be interrupted: given as long again to unwind (at least :data:`MIN_UNWIND_GRACE_S`),
+  the run stops with exit status 3 and every thread's traceback, rather than hang.
 - **On a session thread** (:func:`start_session`): everywhere else, and whenever the caller
   must act while the session runs (the kill-switch probe). A thread whose session ended waits
   for the next one; a session that is still running (hung, or abandoned once its probe had a
@@ -24,6 +24,7 @@ on the same thread can see.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import faulthandler
 import os
@@ -32,7 +33,7 @@ import sys
 import threading
 from collections.abc import Callable
 
-__all__ = ["DeadlinePassed", "can_run_here", "run_here", "start_session"]
+__all__ = ["DeadlinePassed", "can_run_here", "keep_console", "run_here", "start_session"]
 
 THREAD_NAME = "agent-readiness-session"
 # Idle threads kept for reuse: one is enough for sessions run one at a time; a few more cover
@@ -111,12 +112,27 @@ def start_session(job: Callable[[], None], ended: Callable[[], None]) -> None:
 
 # After the deadline, the session is interrupted again this often until it unwinds.
 INTERRUPT_EVERY_S = 0.05
-# How long an interrupted session may take to unwind before the run stops (it is blocked where
-# no interruption reaches it).
-UNWIND_GRACE_S = 10.0
+# An interrupted session may take as long to unwind as it had to run, and at least this long,
+# before the run stops (it is blocked where no interruption reaches it).
+MIN_UNWIND_GRACE_S = 1.0
 # The exit status of a run stopped by a session that could not be interrupted: pytest's
 # "internal error", never a status a ready verdict could share.
 STUCK_EXIT_STATUS = 3
+
+
+# A duplicate of the stderr the run started with, for the last-resort message: while a test
+# runs, pytest captures file descriptor 2, and what a process writes there just before it exits
+# is lost with the capture.
+_console: int | None = None
+
+
+def keep_console() -> None:
+    """Keep a duplicate of stderr as it is now (call before pytest captures output)."""
+    global _console
+    stderr = sys.__stderr__
+    if _console is None and stderr is not None:
+        with contextlib.suppress(AttributeError, OSError, ValueError):
+            _console = os.dup(stderr.fileno())
 
 
 class DeadlinePassed(BaseException):
@@ -149,10 +165,11 @@ def can_run_here() -> bool:
 class _Alarm:
     """The SIGALRM handler of one session run here: interrupts it only while it is armed."""
 
-    def __init__(self, label: str) -> None:
+    def __init__(self, label: str, grace_s: float) -> None:
         self.armed = True
         self.fired = False
         self._label = label
+        self._grace_s = grace_s
         self._watchdog: threading.Timer | None = None
 
     def __call__(self, signum: int, frame: object) -> None:
@@ -160,7 +177,9 @@ class _Alarm:
             return  # delivered as the session ended: nothing left to interrupt
         if not self.fired:
             self.fired = True
-            self._watchdog = threading.Timer(UNWIND_GRACE_S, _stop_the_run, (self._label,))
+            self._watchdog = threading.Timer(
+                self._grace_s, _stop_the_run, (self._label, self._grace_s)
+            )
             self._watchdog.daemon = True
             self._watchdog.start()
         raise DeadlinePassed("the session ran past its deadline")
@@ -172,17 +191,19 @@ class _Alarm:
             self._watchdog.cancel()
 
 
-def _stop_the_run(label: str) -> None:
+def _stop_the_run(label: str, grace_s: float) -> None:
     """The last resort, on the watchdog's thread: the session neither ended nor unwound."""
-    sys.stderr.write(
+    console = _console if _console is not None else 2
+    message = (
         f"\nagent-readiness: {label} ran past its deadline and has not stopped "
-        f"{UNWIND_GRACE_S:g}s after being interrupted (it swallows every exception, or it is "
+        f"{grace_s:g}s after being interrupted (it swallows every exception, or it is "
         f"blocked where Python cannot interrupt it, e.g. a native call with no timeout); the "
         f"run stops here, not ready. --readiness-session-threads runs each session on a thread "
         f"of its own, which a hung session is left on. The threads' tracebacks follow.\n"
     )
-    faulthandler.dump_traceback(all_threads=True)
-    sys.stderr.flush()
+    with contextlib.suppress(OSError):
+        os.write(console, message.encode("utf-8", errors="replace"))
+        faulthandler.dump_traceback(file=console, all_threads=True)
     os._exit(STUCK_EXIT_STATUS)
 
 
@@ -192,7 +213,7 @@ def run_here(job: Callable[[], None], deadline_s: float, label: str) -> bool:
 
     ``job`` must catch and record its own outcome, and let ``KeyboardInterrupt`` through (a
     Ctrl-C meant for the run); ``label`` names the session for the last-resort message."""
-    alarm = _Alarm(label)
+    alarm = _Alarm(label, max(deadline_s, MIN_UNWIND_GRACE_S))
     previous = signal.signal(signal.SIGALRM, alarm)
     try:
         # setitimer(0) would disarm: a deadline already passed interrupts at once.
