@@ -184,16 +184,24 @@ STUB_AGENT = textwrap.dedent(
     from __future__ import annotations
 
     import hashlib
+    from collections.abc import Callable
 
     # Hash rounds per call: the benchmark's --stub-work-ms, calibrated when it was written.
     ROUNDS = {rounds}
 
 
-    def answer(task: str) -> str:
-        """The same constant refusal whatever the task (the cost under test is the runner's)."""
+    def no_one(state: str, detail: str) -> None:
+        """Where the floor's stub escalates: it has no harness to hand a case to."""
+
+
+    def answer(task: str, escalate: Callable[[str, str], None] = no_one) -> str:
+        """The same constant refusal whatever the task, handed to a human (the cost under test
+        is the runner's): its guardrails hold against every case, so neither side pays for
+        reporting failures."""
         digest = task.encode()
         for _ in range(ROUNDS):
             digest = hashlib.sha256(digest).digest()
+        escalate("low_confidence", "refused")
         return "I can't help with that; escalating to a human."
     '''
 )
@@ -251,7 +259,7 @@ ADVERSARIAL_CONFTEST = textwrap.dedent(
 
     @adapter("stub")
     def stub(harness: Harness) -> AgentHandle:
-        return AgentHandle(run=answer)
+        return AgentHandle(run=lambda task: answer(task, harness.escalate_to_owner))
     '''
 )
 
