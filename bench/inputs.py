@@ -60,7 +60,7 @@ class Sizes:
     # The xdist rows' workload: cases that do real work, as a guard or a model call does (a
     # do-nothing case costs less than pytest-xdist's own hand-over of its reports).
     xdist_cases: int = 400
-    xdist_work_ms: float = 10.0
+    xdist_work_ms: float = 20.0
 
 
 FULL = Sizes(trivial_tests=5_000, agents=200, tools_per_agent=20, adversarial_cases=5_000)

@@ -22,7 +22,7 @@ median of its runs.
   vs bare parametrized tests with the cases inline (a Python literal: nothing parsed at run
   time), each making the same stub call.
 - ``xdist``, ``xdist-bare``: ``-n 2`` vs serial, for the plugin and, for reference, bare tests,
-  on cases that do real work (``--xdist-work-ms``, default 10 ms of CPU a call; a do-nothing
+  on cases that do real work (``--xdist-work-ms``, default 20 ms of CPU a call; a do-nothing
   case costs less than pytest-xdist's own hand-over of its reports, so nothing scales on it).
 
 The sides run in this environment with every installed pytest plugin other than this one and
@@ -561,7 +561,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--xdist-work-ms",
         type=float,
         default=None,
-        help="CPU milliseconds the stub agent spends per call in the xdist rows (default 10: "
+        help="CPU milliseconds the stub agent spends per call in the xdist rows (default 20: "
         "cases that do real work)",
     )
     parser.add_argument(
