@@ -10,6 +10,7 @@ beyond deadlines far shorter than the waits they cut.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import contextvars
 import os
@@ -129,6 +130,20 @@ def test_sessions_go_on_threads_when_something_else_owns_the_alarm() -> None:
     finally:
         signal.signal(signal.SIGALRM, previous)
     assert result.returned is not threading.main_thread()
+
+
+@here
+def test_a_session_started_inside_a_running_event_loop_goes_on_a_thread() -> None:
+    # Its own asyncio.run could not nest in the caller's loop.
+    async def agent(task: str) -> tuple[str, threading.Thread]:
+        return task, threading.current_thread()
+
+    async def caller() -> object:
+        return run_session(agent, "task", deadline_s=DEADLINE_S).returned
+
+    returned = asyncio.run(caller())
+    assert isinstance(returned, tuple) and returned[0] == "task"
+    assert returned[1] is not threading.main_thread()
 
 
 def test_sessions_off_the_main_thread_go_on_threads_of_their_own() -> None:

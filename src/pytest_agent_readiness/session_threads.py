@@ -23,7 +23,6 @@ on the same thread can see.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import contextvars
 import faulthandler
@@ -151,12 +150,16 @@ def can_run_here() -> bool:
         return False
     if threading.current_thread() is not threading.main_thread():
         return False
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        pass
-    else:
-        return False  # a coroutine agent's asyncio.run cannot nest in a running loop
+    # A coroutine agent's asyncio.run cannot nest in a running loop. Where asyncio was never
+    # imported no loop can run, and a run that needs no asyncio does not load it.
+    asyncio = sys.modules.get("asyncio")
+    if asyncio is not None:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        else:
+            return False
     return signal.getsignal(signal.SIGALRM) is signal.SIG_DFL and signal.getitimer(
         signal.ITIMER_REAL
     ) == (0.0, 0.0)
