@@ -143,6 +143,7 @@ PARTS: dict[str, tuple[str, ...]] = {
     "harness": (
         "harness",
         "session_threads",
+        "flag_server",
         "handle",
         "scripted",
         "spans",

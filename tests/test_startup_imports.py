@@ -42,6 +42,10 @@ NOT_LOADED = {
     "agents": "a framework the project does not use (OpenAI Agents SDK)",
     "langgraph": "a framework the project does not use",
     "langchain_core": "a framework the project does not use",
+    "asyncio": "an event loop, for an agent that returns a coroutine",
+    "pytest_agent_readiness.flag_server": "the http kill switch's flag server",
+    "http.server": "the http kill switch's flag server",
+    "pickle": "the inputs an xdist controller hands its workers",
 }
 
 

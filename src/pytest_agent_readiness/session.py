@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
-import pickle
 from collections.abc import Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -374,6 +373,8 @@ class ReadinessSession:
         if loaded is not None:
             # A local xdist worker takes what the controller read and validated: the same
             # inputs, without every worker parsing thousands of cases again.
+            import pickle  # xdist only: a run without workers does not load it
+
             manifest, suites, imported = pickle.loads(loaded)
         else:
             try:
@@ -409,6 +410,8 @@ class ReadinessSession:
         """The manifest, suites and imports, pickled once for every local xdist worker (None if
         they cannot be: the workers then read the files themselves)."""
         if self._loaded_inputs is None:
+            import pickle
+
             loaded = (self.manifest, self.suites, self.imported)
             try:
                 self._loaded_inputs = pickle.dumps(loaded, protocol=pickle.HIGHEST_PROTOCOL)
