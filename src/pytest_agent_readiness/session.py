@@ -319,7 +319,7 @@ class ReadinessSession:
     _session: pytest.Session | None = None
     _progress_counted: bool = False  # xdist: the controller's own items are in the total
     _told_judged_here: bool = False  # xdist: the terminal said how many items it judges
-    suites: dict[str, Suite] = field(default_factory=dict)
+    suites: Mapping[str, Suite] = field(default_factory=dict)
     imported: tuple[ImportedResult, ...] = ()
     _judge: Judge | None = None
     shard: tuple[int, int] | None = None  # (index, count): this run is one of count shards
