@@ -18,14 +18,19 @@ from pytest_agent_readiness.adversarial import (
     Case,
     CorpusError,
     Suite,
+    SuiteCatalogue,
     ToolSpec,
+    builtin_case_ids,
+    builtin_index_text,
     combine_suites,
     coverage,
+    load_builtin_suite,
     load_builtin_suites,
     load_suite_dir,
     load_suite_file,
     resolve_attack,
     resolve_tool,
+    with_builtin_suites,
 )
 from pytest_agent_readiness.yamlsource import SourceError
 
@@ -259,6 +264,62 @@ def test_a_user_case_id_that_collides_with_a_builtin_is_refused(
     message = str(caught.value)
     assert message.startswith(f"{path}:5: duplicate case id PI-001")
     assert "prompt_injection.yaml:" in message
+
+
+def test_the_builtin_suites_index_lists_their_case_ids(builtin: dict[str, Suite]) -> None:
+    index = resources.files("pytest_agent_readiness.adversarial").joinpath("suites/index.json")
+    assert index.read_text(encoding="utf-8") == builtin_index_text(builtin), (
+        "adversarial/suites/index.json is stale: run "
+        "`python -m pytest_agent_readiness.reference README.md`"
+    )
+    assert builtin_case_ids() == {
+        name: tuple(case.id for case in suite.cases) for name, suite in builtin.items()
+    }
+    assert list(builtin_case_ids()) == list(builtin)
+
+
+def test_a_projects_suites_join_the_builtins_parsing_only_the_declared_ones(
+    tmp_path: Path, builtin: dict[str, Suite]
+) -> None:
+    write(tmp_path, "acme.yaml", VALID_SUITE)
+    own = load_suite_dir(tmp_path)
+    suites = with_builtin_suites(own, declared={"jailbreak", "acme_refunds"})
+    assert isinstance(suites, SuiteCatalogue)
+    assert suites.parsed == {"jailbreak", "acme_refunds"}
+    # Names, order and membership are the combined suites', known without parsing.
+    combined = combine_suites(builtin, own)
+    assert list(suites) == list(combined)
+    assert len(suites) == len(combined)
+    assert "prompt_injection" in suites and "nope" not in suites
+    assert suites.parsed == {"jailbreak", "acme_refunds"}
+    with pytest.raises(KeyError):
+        suites["nope"]
+    # A built-in suite nobody declared is parsed when looked up, and is the shipped one.
+    assert suites["tool_misuse"] == load_builtin_suite("tool_misuse") == builtin["tool_misuse"]
+    assert suites.parsed == {"jailbreak", "acme_refunds", "tool_misuse"}
+    # An xdist worker gets the same suites.
+    assert pickle.loads(pickle.dumps(suites)) == combined
+    assert dict(suites) == combined
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("suite: acme_refunds", "suite: jailbreak"),  # a built-in suite's name
+        ("id: ACME-002", "id: TM-003"),  # a built-in case id
+    ],
+)
+def test_a_clash_with_a_builtin_suite_nobody_declared_is_refused_as_before(
+    tmp_path: Path, builtin: dict[str, Suite], old: str, new: str
+) -> None:
+    write(tmp_path, "acme.yaml", VALID_SUITE.replace(old, new))
+    own = load_suite_dir(tmp_path)
+    with pytest.raises(CorpusError) as expected:
+        combine_suites(builtin, own)
+    with pytest.raises(CorpusError) as caught:
+        with_builtin_suites(own, declared=())
+    assert str(caught.value) == str(expected.value)
+    assert "first defined at" in str(caught.value)
 
 
 def test_duplicate_case_ids_across_files_name_both(tmp_path: Path) -> None:

@@ -143,6 +143,7 @@ PARTS: dict[str, tuple[str, ...]] = {
     "harness": (
         "harness",
         "session_threads",
+        "flag_server",
         "handle",
         "scripted",
         "spans",
@@ -176,7 +177,17 @@ ALLOWED: dict[str, frozenset[str]] = {
     "reports": frozenset({"scorecard", "inventory"}),
     "github": frozenset(),
     "cli": frozenset(
-        {"manifest", "checks", "harness", "evidence", "scorecard", "inventory", "reports", "github"}
+        {
+            "manifest",
+            "checks",
+            "harness",
+            "adversarial",
+            "evidence",
+            "scorecard",
+            "inventory",
+            "reports",
+            "github",
+        }
     ),
     "pytest": frozenset(
         {"manifest", "checks", "harness", "adversarial", "evidence", "scorecard", "reports"}

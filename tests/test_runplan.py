@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from conftest import Project, registry
+from pytest_agent_readiness.adversarial import BUILTIN_SUITES, SuiteCatalogue
 from pytest_agent_readiness.evidence import load_suites
 from pytest_agent_readiness.marks import adversarial_mark_problem, readiness_mark_problem
 from pytest_agent_readiness.runplan import (
@@ -38,6 +39,23 @@ def test_an_unsharded_run_expects_every_check_and_the_gate(project: Project) -> 
     driven = plan.driven_nodeids()
     assert driven and driven < expected
     assert plan.expected_nodeids((1, 1)) == driven
+
+
+def test_the_built_in_suites_a_manifest_does_not_declare_are_not_parsed(
+    project: Project,
+) -> None:
+    text = project.manifest_path.read_text(encoding="utf-8")
+    every = f"suites: [{', '.join(sorted(BUILTIN_SUITES, key=text.index))}]"
+    assert every in text
+    project.manifest_path.write_text(
+        text.replace(every, "suites: [tool_misuse, jailbreak]"), encoding="utf-8"
+    )
+    manifest = project.load()
+    suites = load_suites(manifest, "agent-readiness.yaml")
+    assert isinstance(suites, SuiteCatalogue)
+    assert suites.parsed == {"tool_misuse", "jailbreak"}
+    # Every built-in suite is still known by name (marks and messages list them all).
+    assert list(suites) == list(BUILTIN_SUITES)
 
 
 def test_incomplete_reasons_name_each_gap_in_order(project: Project) -> None:

@@ -42,15 +42,20 @@ NOT_LOADED = {
     "agents": "a framework the project does not use (OpenAI Agents SDK)",
     "langgraph": "a framework the project does not use",
     "langchain_core": "a framework the project does not use",
+    "asyncio": "an event loop, for an agent that returns a coroutine",
+    "pytest_agent_readiness.flag_server": "the http kill switch's flag server",
+    "http.server": "the http kill switch's flag server",
+    "pickle": "the inputs an xdist controller hands its workers",
 }
 
 
 def loaded_by_a_run(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, *args: str
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, *args: str, adapter: bool = True
 ) -> set[str]:
     """The modules a subprocess ``pytest --readiness`` run on the toy project had loaded at its
-    end, with only this plugin (no other installed plugin loads anything of its own)."""
-    write_toy_project(pytester, {"suites": ["tool_misuse"], "min_pass_rate": 1.0})
+    end, with only this plugin (no other installed plugin loads anything of its own). Without
+    ``adapter`` the run drives no probe and no case."""
+    write_toy_project(pytester, {"suites": ["tool_misuse"], "min_pass_rate": 1.0}, adapter=adapter)
     pytester.makepyfile(loaded_modules=RECORDER)
     monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
     result = pytester.runpytest_subprocess(
@@ -58,8 +63,9 @@ def loaded_by_a_run(
         *("--readiness-as-of=2026-11-25", "-rA", *args),
     )
     # The run did its work: probes, cases and the verdict.
-    result.stdout.fnmatch_lines(["*agent-readiness.yaml::toy::probe-kill-switch*"])
-    result.stdout.fnmatch_lines(["*agent-readiness.yaml::toy::adversarial-tool_misuse::*"])
+    if adapter:
+        result.stdout.fnmatch_lines(["*agent-readiness.yaml::toy::probe-kill-switch*"])
+        result.stdout.fnmatch_lines(["*agent-readiness.yaml::toy::adversarial-tool_misuse::*"])
     result.stdout.fnmatch_lines(["*VERDICT: *"])
     return set((pytester.path / "loaded-modules.txt").read_text(encoding="utf-8").split())
 
@@ -69,12 +75,22 @@ def test_a_run_loads_no_renderer_client_importer_or_framework(
 ) -> None:
     loaded = loaded_by_a_run(pytester, monkeypatch)
     assert {"pytest_agent_readiness.session", "pytest_agent_readiness.probes"} <= loaded
+    assert "pytest_agent_readiness.adversarial.oracles" in loaded  # a case ran
     unexpected = {
         name: why
         for name, why in NOT_LOADED.items()
         if any(module == name or module.startswith(f"{name}.") for module in loaded)
     }
     assert not unexpected, unexpected
+
+
+def test_a_run_that_drives_no_case_reads_the_suites_without_their_oracles(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loaded = loaded_by_a_run(pytester, monkeypatch, adapter=False)
+    assert "pytest_agent_readiness.adversarial.corpus" in loaded  # the declared suite was read
+    assert "pytest_agent_readiness.adversarial.oracles" not in loaded
+    assert "pytest_agent_readiness.adversarial.runner" not in loaded
 
 
 def test_a_run_writing_a_report_loads_its_renderer_only(

@@ -31,15 +31,19 @@ class EvidenceInputError(ValueError):
     """Suites or imported results that cannot be read; the message says which file and why."""
 
 
-def load_suites(manifest: Manifest, shown: str) -> dict[str, Suite]:
-    """The built-in suites plus each agent's suite_dirs; every declared suite must exist."""
-    from .adversarial import CorpusError, combine_suites, load_builtin_suites, load_suite_dir
+def load_suites(manifest: Manifest, shown: str) -> Mapping[str, Suite]:
+    """The built-in suites plus each agent's suite_dirs; every declared suite must exist.
+
+    Of the built-in suites only the declared ones are parsed (the rest when looked up)."""
+    from .adversarial import CorpusError, load_suite_dir, with_builtin_suites
 
     paths = ManifestPaths(manifest)
+    declared: set[str] = set()
     try:
-        groups = [load_builtin_suites()]
+        groups = []
         seen_dirs: set[Path] = set()
         for name, agent in manifest.agents.items():
+            declared.update(agent.adversarial.suites if agent.adversarial else ())
             for index, folder in enumerate(
                 agent.adversarial.suite_dirs if agent.adversarial else ()
             ):
@@ -49,7 +53,7 @@ def load_suites(manifest: Manifest, shown: str) -> dict[str, Suite]:
                     seen_dirs.add(path)
                     _case_files_inside(paths.root, path)
                     groups.append(load_suite_dir(path))
-        suites = combine_suites(*groups)
+        suites = with_builtin_suites(*groups, declared=declared)
     except CorpusError as error:
         raise EvidenceInputError(f"adversarial suites: {error}") from None
     for name, agent in sorted(manifest.agents.items()):

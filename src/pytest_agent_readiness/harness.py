@@ -27,17 +27,14 @@ happen with no span), so the probes hold the effects ledger against spans and ap
 
 from __future__ import annotations
 
-import asyncio
 import fnmatch
 import inspect
-import json
 import os
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -53,6 +50,7 @@ from .session_threads import DeadlinePassed, can_run_here, run_here, start_sessi
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
 
+    from .flag_server import FlagServer
     from .model import Agent, KillSwitch
     from .scripted import ScriptedModel
     from .spans import SpanCapture, Trace
@@ -345,26 +343,6 @@ class KillSwitchError(Exception):
     """The declared kill switch cannot be driven (bad target, unreachable callable)."""
 
 
-class _FlagHandler(BaseHTTPRequestHandler):
-    server: _FlagServer
-
-    def do_GET(self) -> None:
-        body = json.dumps({"engaged": self.server.engaged}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        return
-
-
-class _FlagServer(ThreadingHTTPServer):
-    daemon_threads = True
-    engaged = False
-
-
 class KillSwitchDriver:
     """Engages and disengages a declared kill switch; always disengage (use ``with``).
 
@@ -385,7 +363,7 @@ class KillSwitchDriver:
         self.engaged_at_ns: int | None = None
         self._saved_env: str | None = None
         self._created: list[Path] = []  # the file, then each folder made for it, to remove
-        self._server: _FlagServer | None = None
+        self._server: FlagServer | None = None
         self._thread: threading.Thread | None = None
         self.url: str | None = None
 
@@ -406,7 +384,9 @@ class KillSwitchDriver:
     def _serve(self) -> None:
         parts = urlsplit(self.spec.target)
         port = parts.port if parts.hostname in LOCAL_HOSTS and parts.port else 0
-        self._server = _FlagServer(("127.0.0.1", port), _FlagHandler)
+        from .flag_server import FlagServer  # http.server loads only for an http kill switch
+
+        self._server = FlagServer(port)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
         path = parts.path or "/"
@@ -722,6 +702,8 @@ def run_session(
         try:
             value = run(task)
             if inspect.isawaitable(value):
+                import asyncio  # loaded for a coroutine agent only: a costly import
+
                 value = asyncio.run(_awaited(value))
             outcome["returned"] = value
         except (KeyboardInterrupt, DeadlinePassed):

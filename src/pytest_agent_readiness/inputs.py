@@ -7,7 +7,7 @@ the manifests the gate accepts, with the same messages. Nothing here imports pyt
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -32,7 +32,7 @@ class GateInputs:
     """The manifest and everything it makes a run read: adversarial suites, imported results."""
 
     manifest: Manifest
-    suites: dict[str, Suite]
+    suites: Mapping[str, Suite]
     imported: tuple[ImportedResult, ...]
 
 

@@ -1,7 +1,8 @@
-"""README reference sections generated from the schema and the catalogue, so they stay true.
+"""README reference sections generated from the schema and the catalogue, and the built-in
+adversarial suites' index, so they stay true.
 
-``python -m pytest_agent_readiness.reference README.md`` rewrites the marked sections; the test
-suite fails when they drift.
+``python -m pytest_agent_readiness.reference README.md`` rewrites the marked sections and the
+index; the test suite fails when they drift.
 """
 
 from __future__ import annotations
@@ -112,8 +113,19 @@ def update(text: str) -> str:
     return text
 
 
+def write_suite_index() -> Path:
+    """Rewrite ``adversarial/suites/index.json`` from the built-in suites; return its path."""
+    from .adversarial import builtin_index_text, load_builtin_suites
+
+    path = Path(__file__).parent / "adversarial" / "suites" / "index.json"
+    path.write_text(builtin_index_text(load_builtin_suites()), encoding="utf-8")
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Rewrite the generated sections of the files named in ``argv``."""
+    """Rewrite the built-in suites' index and the generated sections of the files named in
+    ``argv``."""
+    write_suite_index()
     for name in argv if argv is not None else sys.argv[1:]:
         path = Path(name)
         path.write_text(update(path.read_text(encoding="utf-8")), encoding="utf-8")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
-import pickle
 from collections.abc import Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -322,7 +321,7 @@ class ReadinessSession:
     _session: pytest.Session | None = None
     _progress_counted: bool = False  # xdist: the controller's own items are in the total
     _told_judged_here: bool = False  # xdist: the terminal said how many items it judges
-    suites: dict[str, Suite] = field(default_factory=dict)
+    suites: Mapping[str, Suite] = field(default_factory=dict)
     imported: tuple[ImportedResult, ...] = ()
     _judge: Judge | None = None
     shard: tuple[int, int] | None = None  # (index, count): this run is one of count shards
@@ -376,6 +375,8 @@ class ReadinessSession:
         if loaded is not None:
             # A local xdist worker takes what the controller read and validated: the same
             # inputs, without every worker parsing thousands of cases again.
+            import pickle  # xdist only: a run without workers does not load it
+
             manifest, suites, imported = pickle.loads(loaded)
         else:
             try:
@@ -414,6 +415,8 @@ class ReadinessSession:
         """The manifest, suites and imports, pickled once for every local xdist worker (None if
         they cannot be: the workers then read the files themselves)."""
         if self._loaded_inputs is None:
+            import pickle
+
             loaded = (self.manifest, self.suites, self.imported)
             try:
                 self._loaded_inputs = pickle.dumps(loaded, protocol=pickle.HIGHEST_PROTOCOL)

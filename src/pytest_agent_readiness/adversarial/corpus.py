@@ -12,7 +12,7 @@ import difflib
 import json
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -24,6 +24,8 @@ from ..schemacheck import certainly_valid, shipped_schema
 from ..yamlsource import Document, SourceError, load_yaml, load_yaml_text
 
 if TYPE_CHECKING:
+    from importlib.abc import Traversable
+
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import ValidationError
 
@@ -39,15 +41,20 @@ __all__ = [
     "ResolvedStep",
     "SourceLocation",
     "Suite",
+    "SuiteCatalogue",
     "ToolResult",
     "ToolSpec",
+    "builtin_case_ids",
+    "builtin_index_text",
     "combine_suites",
     "coverage",
+    "load_builtin_suite",
     "load_builtin_suites",
     "load_suite_dir",
     "load_suite_file",
     "resolve_attack",
     "resolve_tool",
+    "with_builtin_suites",
 ]
 
 #: Every risk id a case may name, with its title, in the order a coverage table lists them.
@@ -97,6 +104,7 @@ PLACEHOLDERS: tuple[str, ...] = (
 )
 
 _PACKAGE = "pytest_agent_readiness.adversarial"
+_INDEX = "index.json"
 _PLACEHOLDER = re.compile(r"^<placeholder:(?P<kind>[a-z_]+)(?::(?P<hint>[^>]+))?>$")
 _DEFAULT_UNDECLARED = "undeclared.tool"
 
@@ -368,21 +376,105 @@ def coverage(suites: Mapping[str, Suite]) -> dict[str, list[str]]:
 
 def load_builtin_suites() -> dict[str, Suite]:
     """The suites shipped inside the package, keyed by suite name."""
-    package = resources.files(_PACKAGE)
-    folder = package / "suites"
+    folder = resources.files(_PACKAGE) / "suites"
     order = {name: index for index, name in enumerate(BUILTIN_SUITES)}
     entries = sorted(
         (entry for entry in folder.iterdir() if entry.name.endswith(".yaml")),
         key=lambda entry: (order.get(entry.name.removesuffix(".yaml"), len(order)), entry.name),
     )
-    suites: list[Suite] = []
-    for entry in entries:
-        source = str(entry)
-        suite = _parse_suite(_load_document(entry.read_text(encoding="utf-8"), source), source)
-        if suite.name != entry.name.removesuffix(".yaml"):
-            raise CorpusError(source, suite.location.line, f"suite {suite.name!r} is misnamed")
-        suites.append(suite)
-    return _combine(suites)
+    return _combine(_load_builtin(entry) for entry in entries)
+
+
+def load_builtin_suite(name: str) -> Suite:
+    """The built-in suite ``name`` (one of :func:`builtin_case_ids`), parsed alone."""
+    return _load_builtin(resources.files(_PACKAGE) / "suites" / f"{name}.yaml")
+
+
+def _load_builtin(entry: Traversable) -> Suite:
+    source = str(entry)
+    suite = _parse_suite(_load_document(entry.read_text(encoding="utf-8"), source), source)
+    if suite.name != entry.name.removesuffix(".yaml"):
+        raise CorpusError(source, suite.location.line, f"suite {suite.name!r} is misnamed")
+    return suite
+
+
+@cache
+def builtin_case_ids() -> Mapping[str, tuple[str, ...]]:
+    """Each built-in suite's case ids, suites in :func:`load_builtin_suites` order.
+
+    Read from ``suites/index.json``, which ships next to the suites (the test suite fails when
+    it no longer matches them; ``python -m pytest_agent_readiness.reference`` writes it):
+    enough to check a project's suites against the built-in ones without parsing them.
+    """
+    text = (resources.files(_PACKAGE) / "suites" / _INDEX).read_text(encoding="utf-8")
+    index: dict[str, list[str]] = json.loads(text)
+    return MappingProxyType({name: tuple(ids) for name, ids in index.items()})
+
+
+def builtin_index_text(builtin: Mapping[str, Suite]) -> str:
+    """The text of ``suites/index.json`` for the built-in suites ``builtin``."""
+    lines = [
+        f"  {json.dumps(name)}: {json.dumps([case.id for case in suite.cases])}"
+        for name, suite in builtin.items()
+    ]
+    return "{\n" + ",\n".join(lines) + "\n}\n"
+
+
+class SuiteCatalogue(Mapping[str, Suite]):
+    """Every suite a manifest may name: the built-in ones, then the project's own.
+
+    A built-in suite is parsed when first looked up (:func:`with_builtin_suites` parses the ones
+    a manifest declares up front): a run pays for the cases it may use, not for all of them.
+    Names, membership and order are known without parsing anything.
+    """
+
+    def __init__(self, builtin: Sequence[str], loaded: Mapping[str, Suite]) -> None:
+        """``builtin``: the built-in suites' names; ``loaded``: the suites parsed so far,
+        including every one of the project's own."""
+        self._names = tuple(dict.fromkeys([*builtin, *loaded]))
+        self._builtin = frozenset(builtin)
+        self._loaded = dict(loaded)
+
+    def __getitem__(self, name: str) -> Suite:
+        if name not in self._loaded:
+            if name not in self._builtin:
+                raise KeyError(name)
+            self._loaded[name] = load_builtin_suite(name)
+        return self._loaded[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._builtin or name in self._loaded
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    @property
+    def parsed(self) -> frozenset[str]:
+        """The suites parsed so far: the project's own and the built-in ones looked up."""
+        return frozenset(self._loaded)
+
+
+def with_builtin_suites(
+    *groups: Mapping[str, Suite], declared: Collection[str]
+) -> Mapping[str, Suite]:
+    """The built-in suites and the project's ``groups``, as
+    ``combine_suites(load_builtin_suites(), *groups)``: the same names in the same order, the
+    same refusal of a suite name or case id that appears twice. Of the built-in suites only
+    those in ``declared`` are parsed now."""
+    index = builtin_case_ids()
+    builtin_ids = {case_id for ids in index.values() for case_id in ids}
+    own = [suite for group in groups for suite in group.values()]
+    if any(suite.name in index for suite in own) or any(
+        case.id in builtin_ids for suite in own for case in suite.cases
+    ):
+        # A clash with a built-in suite: combining them all words it as it always has.
+        return combine_suites(load_builtin_suites(), *groups)
+    combined = _combine(own)
+    loaded = {name: load_builtin_suite(name) for name in index if name in declared}
+    return SuiteCatalogue(tuple(index), {**loaded, **combined})
 
 
 def load_suite_file(path: str | os.PathLike[str]) -> Suite:
