@@ -603,7 +603,9 @@ class _CaptureSink(SpanProcessor):
     def __init__(self, max_spans: int) -> None:
         self._max_spans = max_spans
         self.exporter = _BoundedSpanExporter(max_spans)
-        self._simple = SimpleSpanProcessor(self.exporter)
+        # Made at the first finished span: building one asks for a meter provider and reads
+        # the environment, a third of what a session of an agent that emits no span cost.
+        self._simple: SimpleSpanProcessor | None = None
         self._open_lock = threading.Lock()
         self._open: dict[_SpanKey, Span] = {}
         self.session = object()  # marks the context of this capture's own session
@@ -640,7 +642,10 @@ class _CaptureSink(SpanProcessor):
                 return
             if self._open.pop(key, None) is None:
                 return
-        self._simple.on_end(span)
+            simple = self._simple
+            if simple is None:
+                simple = self._simple = SimpleSpanProcessor(self.exporter)
+        simple.on_end(span)
 
     def open_spans(self) -> tuple[ReadableSpan, ...]:
         with self._open_lock:
@@ -653,7 +658,10 @@ class _CaptureSink(SpanProcessor):
         self.exporter.clear()
 
     def shutdown(self) -> None:
-        self._simple.shutdown()
+        if self._simple is not None:
+            self._simple.shutdown()
+        else:
+            self.exporter.shutdown()
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return True
