@@ -129,6 +129,19 @@ class ProbeContext:
     hung: bool = False  # a session outlived its deadline: the run cannot vouch for the agent
     inventory: frozenset[str] | None = None  # the tools the adapter lists, once asked
 
+    def fresh(self) -> ProbeContext:
+        """A context for another item: the same declarations and adapter, none of what this
+        one's sessions saw."""
+        return ProbeContext(
+            self.agent,
+            self.adapter_name,
+            self.factory,
+            self.spans,
+            self.base_dir,
+            self.deadline_s,
+            self.kill_switch_at,
+        )
+
 
 @dataclass
 class Observed:

@@ -339,9 +339,9 @@ class ReadinessSession:
     # Held while the check and gate items report (see pytest_runtest_protocol).
     _collector_held: contextlib.ExitStack | None = None
     # Per agent, worked out once: what its adversarial cases share (tools, system prompt), and
-    # where its kill switch is declared (every probe and case context names it).
+    # what every probe and case context shares (adapter, where its kill switch is declared).
     _case_targets: dict[str, CaseTarget] = field(default_factory=dict)
-    _kill_switch_at: dict[str, str] = field(default_factory=dict)
+    _probe_contexts: dict[str, ProbeContext] = field(default_factory=dict)
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> ReadinessSession:
@@ -446,24 +446,26 @@ class ReadinessSession:
         return self.span_registry
 
     def probe_context(self, agent_name: str) -> ProbeContext:
-        """Everything a probe of ``agent_name`` needs, with the adapter the project registered."""
-        if self.adapters is None:
-            self.adapters = find_adapters(self.config.pluginmanager.get_plugins())
-        agent = self.manifest.agents[agent_name]
-        assert agent.adapter is not None
-        if agent_name not in self._kill_switch_at:
-            self._kill_switch_at[agent_name] = declared_at(
-                self.manifest, "agents", agent_name, "kill_switch", "target"
+        """Everything a probe of ``agent_name`` needs, with the adapter the project registered:
+        a context of its own (what its sessions saw), on declarations worked out once a run."""
+        shared = self._probe_contexts.get(agent_name)
+        if shared is None:
+            if self.adapters is None:
+                self.adapters = find_adapters(self.config.pluginmanager.get_plugins())
+            agent = self.manifest.agents[agent_name]
+            assert agent.adapter is not None
+            shared = self._probe_contexts[agent_name] = ProbeContext(
+                agent=agent,
+                adapter_name=agent.adapter,
+                factory=self.adapters.get(agent.adapter),
+                spans=self.spans(),
+                base_dir=Path(self.manifest.base_dir),
+                deadline_s=self.probe_timeout_s,
+                kill_switch_at=declared_at(
+                    self.manifest, "agents", agent_name, "kill_switch", "target"
+                ),
             )
-        return ProbeContext(
-            agent=agent,
-            adapter_name=agent.adapter,
-            factory=self.adapters.get(agent.adapter),
-            spans=self.spans(),
-            base_dir=Path(self.manifest.base_dir),
-            deadline_s=self.probe_timeout_s,
-            kill_switch_at=self._kill_switch_at[agent_name],
-        )
+        return shared.fresh()
 
     def case_target(self, agent_name: str) -> CaseTarget:
         """What every adversarial case against ``agent_name`` shares, worked out once a run."""
@@ -993,6 +995,7 @@ class ReadinessSession:
         self.imported = ()
         self._loaded_inputs = None
         self.adapters = None
+        self._probe_contexts = {}
         self.driven = {}
 
 
