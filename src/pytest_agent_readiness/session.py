@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from .spans import SpanCaptureRegistry
 
 from .checks import Check, CheckRegistry, CheckResult
-from .evidence import Judge, RunEvidence
+from .evidence import CaseClaim, Claim, Judge, RunEvidence
 from .harness import find_adapters
 from .inputs import (
     GateInputError,
@@ -741,24 +741,22 @@ class ReadinessSession:
             self.driven_failures.append(report.nodeid)
         if not report.user_properties:
             return  # no claim, case, tool use or finding: most reports (every check item's)
-        claims = tuple(
-            parse_claim(str(value))
-            for key, value in report.user_properties
-            if key == EVIDENCE_PROPERTY
-        )
-        cases = tuple(
-            parse_case_claim(str(value))
-            for key, value in report.user_properties
-            if key == CASE_PROPERTY
-        )
+        # One pass over the properties: this runs three times for every probe and case.
+        claims: list[Claim] = []
+        cases: list[CaseClaim] = []
+        called = report.when == "call"
         for key, value in report.user_properties:
-            if key == INCOMPLETE_PROPERTY and str(value) not in self.timed_out:
+            if key == CASE_PROPERTY:
+                cases.append(parse_case_claim(str(value)))
+            elif key == EVIDENCE_PROPERTY:
+                claims.append(parse_claim(str(value)))
+            elif key == INCOMPLETE_PROPERTY and str(value) not in self.timed_out:
                 self.timed_out.append(str(value))
-            if key == TOOLS_PROPERTY and report.when == "call":
+            elif key == TOOLS_PROPERTY and called:
                 agent, _, names = str(value).partition(" ")
                 for tool in filter(None, names.split(",")):
                     self.run.used(agent, tool, report.nodeid)
-            if key == FINDING_PROPERTY and report.when == "call":
+            elif key == FINDING_PROPERTY and called:
                 self.run.found(report.nodeid, *parse_finding_claim(str(value)))
         if not claims and not cases:
             return
