@@ -129,9 +129,10 @@ class ReadinessItem(pytest.Item):
         super().__init__(**kwargs)
         self.readiness = readiness
 
-    @property
+    @cached_property
     def ihook(self) -> pluggy.HookRelay:
-        """pytest's hooks as seen from the manifest's path, worked out once per run.
+        """pytest's hooks as seen from the manifest's path, worked out once per run (and kept
+        by the item: its protocol asks six times).
 
         pytest asks which conftest files apply to a node's path on every hook call, and when
         some do not (a ``tests/conftest.py`` next to a manifest at the root) builds a new
