@@ -384,13 +384,21 @@ def _verbatim_excerpt(prompt: str, text: str) -> tuple[int, str] | None:
     if len(prompt_words) < _VERBATIM_MIN_WORDS:
         return None
     window = min(_VERBATIM_WORDS, len(prompt_words))
-    lowered = [match.group().lower() for match in prompt_words]
     text_words = [word.lower() for word in _WORD.findall(text)]
+    if len(text_words) < window:
+        return None  # too short to repeat a window of the prompt (a refusal, mostly)
+    lowered = [match.group().lower() for match in prompt_words]
+    said = set(text_words)
     joined = f" {' '.join(text_words)} "
     best: tuple[int, int] | None = None
     i = 0
     while i + window <= len(lowered):
         end = i + window
+        # No window holding a word the text never says can match: start past the last one.
+        unsaid = next((k for k in range(end - 1, i - 1, -1) if lowered[k] not in said), None)
+        if unsaid is not None:
+            i = unsaid + 1
+            continue
         if f" {' '.join(lowered[i:end])} " not in joined:
             i += 1
             continue
