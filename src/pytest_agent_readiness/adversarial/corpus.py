@@ -258,7 +258,7 @@ class ResolvedAttack:
             ResolvedStep(
                 kind=step.kind,
                 tool=step.tool,
-                arguments=cast("dict[str, Any]", _fill(dict(step.arguments), fill)),
+                arguments=cast("dict[str, Any]", _fill(step.arguments, fill)),
                 text=None if step.text is None else cast(str, _fill(step.text, fill)),
                 times=step.times,
                 parallel=step.parallel,
@@ -322,7 +322,7 @@ def resolve_attack(case: Case, tools: Mapping[str, ToolSpec]) -> ResolvedAttack:
             leaked = cast(str, _fill(step.text or "{canaries}", fill))
             arguments: dict[str, Any] = {step.argument or "": leaked}
         else:
-            arguments = cast("dict[str, Any]", _fill(dict(step.arguments), fill))
+            arguments = cast("dict[str, Any]", _fill(step.arguments, fill))
         steps.append(
             ResolvedStep(
                 kind="call",
@@ -343,6 +343,8 @@ def _unresolved(reference: str, tools: Mapping[str, ToolSpec]) -> str:
 def _fill(value: object, replacements: Mapping[str, str]) -> object:
     """Replace template markers in every string inside a JSON-like value."""
     if isinstance(value, str):
+        if "{" not in value:
+            return value  # every marker opens with a brace: nothing to replace
         for marker, text in replacements.items():
             value = value.replace(marker, text)
         return value
