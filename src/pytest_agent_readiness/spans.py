@@ -197,6 +197,8 @@ class Trace:
     _by_key: dict[_SpanKey, ReadableSpan] = field(
         init=False, repr=False, compare=False, default_factory=dict
     )
+    # The calls that ran, worked out at the first question (a case's judgement asks four times).
+    _ran: tuple[ToolCall, ...] | None = field(init=False, repr=False, compare=False, default=None)
 
     def __post_init__(self) -> None:
         ordered = tuple(sorted(self.spans, key=_order_key))
@@ -285,7 +287,13 @@ class Trace:
 
     # -- internals -----------------------------------------------------------------------
 
-    def _calls_that_ran(self) -> list[ToolCall]:
+    def _calls_that_ran(self) -> tuple[ToolCall, ...]:
+        if self._ran is None:
+            object.__setattr__(self, "_ran", tuple(self._find_calls_that_ran()))
+        assert self._ran is not None
+        return self._ran
+
+    def _find_calls_that_ran(self) -> list[ToolCall]:
         spans: list[tuple[int, ToolCall]] = []
         for span in self.spans:
             classified = _classify(span)
