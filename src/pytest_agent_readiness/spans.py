@@ -618,6 +618,9 @@ class _CaptureSink(SpanProcessor):
         self._open: dict[_SpanKey, Span] = {}
         self.session = object()  # marks the context of this capture's own session
         self._foreign: set[_SpanKey] = set()  # open spans of another capture's session
+        # Whether any span of its own reached this sink (kept or dropped): until one does, it
+        # has nothing to read or clear (most adversarial cases' agents emit no span).
+        self.touched = False
 
     def on_start(self, span: Span, parent_context: otel_context.Context | None = None) -> None:
         # A span from another capture's session (one that outlived its deadline, or that a
@@ -634,6 +637,7 @@ class _CaptureSink(SpanProcessor):
             if session is not None and session is not self.session:
                 self._foreign.add(_key(span) or (0, id(span)))
                 return
+            self.touched = True
             if len(self._open) >= self._max_spans:
                 self.exporter.note_dropped()
                 return
@@ -661,6 +665,8 @@ class _CaptureSink(SpanProcessor):
         return tuple(_snapshot(span) for span in live if span.end_time is None)
 
     def clear(self) -> None:
+        if not self.touched:
+            return
         with self._open_lock:
             self._open.clear()
         self.exporter.clear()
@@ -965,6 +971,8 @@ class SpanCapture:
 
     def snapshot(self) -> Trace:
         """A frozen Trace of the spans finished so far plus the spans still open."""
+        if not self._sink.touched:
+            return Trace(spans=(), caveats=self.caveats)
         finished, dropped = self._sink.exporter.take()
         open_spans = self._sink.open_spans()
         caveats = list(self.caveats)
