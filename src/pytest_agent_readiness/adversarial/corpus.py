@@ -254,6 +254,10 @@ class ResolvedAttack:
     def render(self, system_prompt: str) -> ResolvedAttack:
         """Fill ``{system_prompt}`` with the prompt the scripted model was given."""
         fill = {"{system_prompt}": system_prompt}
+        if not any(
+            _mentions(step.text, fill) or _mentions(step.arguments, fill) for step in self.steps
+        ):
+            return self  # nothing to fill (most attacks): the same steps, not copies of them
         steps = tuple(
             ResolvedStep(
                 kind=step.kind,
@@ -353,6 +357,18 @@ def _fill(value: object, replacements: Mapping[str, str]) -> object:
     if isinstance(value, list):
         return [_fill(item, replacements) for item in value]
     return value
+
+
+def _mentions(value: object, replacements: Mapping[str, str]) -> bool:
+    """Whether any string inside a JSON-like value holds a template marker (what :func:`_fill`
+    would replace)."""
+    if isinstance(value, str):
+        return "{" in value and any(marker in value for marker in replacements)
+    if isinstance(value, Mapping):
+        return any(_mentions(item, replacements) for item in value.values())
+    if isinstance(value, list):
+        return any(_mentions(item, replacements) for item in value)
+    return False
 
 
 def coverage(suites: Mapping[str, Suite]) -> dict[str, list[str]]:
