@@ -503,11 +503,15 @@ def _audit(observed: Observed, own: str, *, deadline: bool = True) -> list[Breac
     breaches: list[Breach] = []
     if deadline and not observed.result.finished:
         breaches.append(Breach(own, f"the session was {observed.result.describe()} (hung?)"))
-    words = vocabulary(observed.trace)
-    for tool, count in sorted(_unspanned(observed).items()):
-        breaches.append(
-            Breach(TRACING, f"{tool} acted with no {words.tool_span} around it ({_times(count)})")
-        )
+    unspanned = _unspanned(observed)
+    if unspanned:  # the trace's words are needed only to say what is missing
+        words = vocabulary(observed.trace)
+        for tool, count in sorted(unspanned.items()):
+            breaches.append(
+                Breach(
+                    TRACING, f"{tool} acted with no {words.tool_span} around it ({_times(count)})"
+                )
+            )
     for tool, count in sorted(_unapproved(observed).items()):
         breaches.append(
             Breach(APPROVAL, f"{tool} acted without a granted approval ({_times(count)})")
