@@ -20,7 +20,6 @@ import json
 import os
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -872,11 +871,23 @@ def _provider_caveats(provider: TracerProvider) -> tuple[str, ...]:
 
 class Recording:
     """What :meth:`SpanCapture.recording` yields: ``trace`` is what was captured so far, and
-    once the ``with`` block ends, the trace frozen at that moment."""
+    once the ``with`` block ends, the trace frozen at that moment.
+
+    Its own context manager (a generator-based one cost a tenth of what a case spends on spans):
+    entering clears the capture, leaving freezes the trace."""
 
     def __init__(self, capture: SpanCapture) -> None:
         self._capture = capture
         self._final: Trace | None = None
+
+    def __enter__(self) -> Recording:
+        if not self._capture.installed:
+            raise SpanCaptureError("SpanCapture.install() must run before recording()")
+        self._capture.clear()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._finish()
 
     @property
     def trace(self) -> Trace:
@@ -982,17 +993,10 @@ class SpanCapture:
             )
         return Trace(spans=(*finished, *open_spans), dropped_spans=dropped, caveats=tuple(caveats))
 
-    @contextmanager
-    def recording(self) -> Iterator[Recording]:
-        """Clear the capture, run the block, and freeze its trace on the way out."""
-        if self._choice is None:
-            raise SpanCaptureError("SpanCapture.install() must run before recording()")
-        self.clear()
-        recording = Recording(self)
-        try:
-            yield recording
-        finally:
-            recording._finish()
+    def recording(self) -> Recording:
+        """Clear the capture, run the block, and freeze its trace on the way out
+        (``with capture.recording() as rec:``)."""
+        return Recording(self)
 
 
 def trace_of(spans: Iterable[ReadableSpan]) -> Trace:
