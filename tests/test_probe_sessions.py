@@ -261,3 +261,34 @@ def test_an_alert_the_monitor_escalates_is_not_the_agent_escalating(
     observation = observe(observed)
     assert observation.escalations == ()
     assert not observation.refused
+
+
+def test_a_fresh_context_keeps_the_declarations_and_none_of_what_sessions_saw(
+    tmp_path: Path, registry: SpanCaptureRegistry
+) -> None:
+    used = context_for(tmp_path, registry, lambda harness, task: "done", deadline_s=3.0)
+    used.kill_switch_at = "agent-readiness.yaml:9: agents.toy.kill_switch.target"
+    session(used, one_call())
+    used.hung, used.inventory = True, frozenset({READ})
+    used.tools_seen.add(READ)
+    assert (used.tools_seen, used.handle) != (set(), None)
+
+    fresh = used.fresh()
+
+    assert (fresh.tools_seen, fresh.handle, fresh.hung, fresh.inventory) == (
+        set(),
+        None,
+        False,
+        None,
+    )
+    assert (fresh.agent, fresh.adapter_name, fresh.factory, fresh.spans) == (
+        used.agent,
+        used.adapter_name,
+        used.factory,
+        used.spans,
+    )
+    assert (fresh.base_dir, fresh.deadline_s, fresh.kill_switch_at) == (
+        used.base_dir,
+        3.0,
+        used.kill_switch_at,
+    )

@@ -20,7 +20,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -130,17 +130,9 @@ class ProbeContext:
     inventory: frozenset[str] | None = None  # the tools the adapter lists, once asked
 
     def fresh(self) -> ProbeContext:
-        """A context for another item: the same declarations and adapter, none of what this
-        one's sessions saw."""
-        return ProbeContext(
-            self.agent,
-            self.adapter_name,
-            self.factory,
-            self.spans,
-            self.base_dir,
-            self.deadline_s,
-            self.kill_switch_at,
-        )
+        """A context for another item: the same declarations and adapter (every field but
+        these four), none of what this one's sessions saw."""
+        return replace(self, tools_seen=set(), handle=None, hung=False, inventory=None)
 
 
 @dataclass
