@@ -208,6 +208,9 @@ def run_case(
         )
     except ProbeCannotRun as error:
         return CaseRun(CaseResult(case.id, case.suite, False, (f"could not run: {error}",)))
+    if observed.result.finished:
+        # Nothing acts in the case's harness any more, and no alert is judged here.
+        observed.harness.unhook_desks()
     if isinstance(observed.result.error, LiveModelUnavailable):
         return CaseRun(CaseResult(case.id, case.suite, False, (str(observed.result.error),)))
     budget = target.tool_call_budget
