@@ -8,8 +8,10 @@ what happened in which order instead of how long it took.
 
 from __future__ import annotations
 
+import gc
 import os
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,8 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace as trace_api
 
 from pytest_agent_readiness import AgentHandle, Harness
-from pytest_agent_readiness.adversarial.runner import observe
+from pytest_agent_readiness.adversarial.corpus import load_builtin_suites
+from pytest_agent_readiness.adversarial.runner import observe, run_case
 from pytest_agent_readiness.manifest import load_manifest
 from pytest_agent_readiness.monitor import wire_monitor
 from pytest_agent_readiness.probes import (
@@ -289,3 +292,88 @@ def test_an_alert_the_monitor_escalates_is_not_the_agent_escalating(
     observation = observe(observed)
     assert observation.escalations == ()
     assert not observation.refused
+
+
+def test_a_fresh_context_keeps_the_declarations_and_none_of_what_sessions_saw(
+    tmp_path: Path, registry: SpanCaptureRegistry
+) -> None:
+    used = context_for(tmp_path, registry, lambda harness, task: "done", deadline_s=3.0)
+    used.kill_switch_at = "agent-readiness.yaml:9: agents.toy.kill_switch.target"
+    session(used, one_call())
+    used.hung, used.inventory = True, frozenset({READ})
+    used.tools_seen.add(READ)
+    assert (used.tools_seen, used.handle) != (set(), None)
+
+    fresh = used.fresh()
+
+    assert (fresh.tools_seen, fresh.handle, fresh.hung, fresh.inventory) == (
+        set(),
+        None,
+        False,
+        None,
+    )
+    assert (fresh.agent, fresh.adapter_name, fresh.factory, fresh.spans) == (
+        used.agent,
+        used.adapter_name,
+        used.factory,
+        used.spans,
+    )
+    assert (fresh.base_dir, fresh.deadline_s, fresh.kill_switch_at) == (
+        used.base_dir,
+        3.0,
+        used.kill_switch_at,
+    )
+
+
+def test_a_judged_cases_harness_goes_with_its_last_reference(
+    tmp_path: Path, registry: SpanCaptureRegistry
+) -> None:
+    """Once a case's session ended, its desks stop reporting to its harness, so the harness
+    and all the session made are freed at once, not left to the cyclic garbage collector."""
+    (tmp_path / "agent-readiness.yaml").write_text(yaml.safe_dump(manifest()), encoding="utf-8")
+    agent = load_manifest(tmp_path / "agent-readiness.yaml").agents["toy"]
+    harnesses: list[weakref.ref[Harness]] = []
+
+    def factory(harness: Harness) -> AgentHandle:
+        harnesses.append(weakref.ref(harness))
+        return AgentHandle(run=lambda task: "I can't help with that.")
+
+    context = ProbeContext(agent, "stub", factory, registry, tmp_path)
+    case = next(
+        case
+        for suite in load_builtin_suites().values()
+        for case in suite.cases
+        if all(step.kind == "say" for step in case.attack)
+    )
+    gc.disable()  # only reference counting may free it
+    try:
+        run = run_case(case, context)
+        freed = [ref() is None for ref in harnesses]
+    finally:
+        gc.enable()
+
+    assert run.session == 'returned "I can\'t help with that."'
+    assert freed == [True]
+
+
+def test_unhooked_desks_report_no_more_alert_events_and_keep_other_listeners(
+    tmp_path: Path, registry: SpanCaptureRegistry
+) -> None:
+    context = context_for(tmp_path, registry, lambda harness, task: "done")
+    observed = session(context, one_call())
+    harness = observed.harness
+    harness.effects.record(READ, {"doc": "faq"})
+    harness.approvals.request(READ)
+    reported = len(harness.alert_events.events)
+    told: list[object] = []
+    harness.escalations.listener = told.append
+
+    harness.unhook_desks()
+    harness.effects.record(READ, {"doc": "faq"})
+    harness.approvals.request(READ)
+    harness.escalations.escalate("tool_error", "oncall@example.com")
+
+    assert reported == 2  # a call and a denied approval, before
+    assert len(harness.alert_events.events) == reported
+    assert len(harness.effects.effects) == 2  # the desks still record
+    assert [type(event).__name__ for event in told] == ["Escalation"]

@@ -633,6 +633,27 @@ def test_recording_clears_at_start_and_freezes_at_end(capture: SpanCapture) -> N
     assert capture.snapshot().tool_names() == ["after", "during"]
 
 
+def test_a_block_left_by_an_exception_still_freezes_its_trace(capture: SpanCapture) -> None:
+    tracer = tracer_of(capture)
+
+    def session() -> None:
+        with tracer.start_as_current_span(
+            "execute_tool during", attributes={"gen_ai.operation.name": "execute_tool"}
+        ):
+            pass
+        raise ConnectionError("the agent raised")
+
+    with pytest.raises(ConnectionError), capture.recording() as rec:
+        session()
+    with tracer.start_as_current_span(
+        "execute_tool after", attributes={"gen_ai.operation.name": "execute_tool"}
+    ):
+        pass
+
+    assert rec.done
+    assert rec.trace.tool_names() == ["during"]
+
+
 def test_spans_from_many_threads_are_all_captured(capture: SpanCapture) -> None:
     tracer = tracer_of(capture)
     workers, per_worker = 8, 50

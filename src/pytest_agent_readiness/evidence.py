@@ -179,7 +179,9 @@ class RunEvidence:
         message: str,
     ) -> None:
         """One phase's report of a test that claims evidence or is an adversarial case."""
-        entry = self.records.setdefault(nodeid, TestRecord(tuple(claims), tuple(cases)))
+        entry = self.records.get(nodeid)
+        if entry is None:  # the first phase's report: the claims are the same in every phase
+            entry = self.records[nodeid] = TestRecord(tuple(claims), tuple(cases))
         entry.note(failed=failed, skipped=skipped, message=message)
         self.version += 1
 

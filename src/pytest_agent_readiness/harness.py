@@ -145,8 +145,9 @@ class EffectsLedger:
                 effect = Effect(tool, dict(arguments or {}), is_write, time.time_ns())
                 self._effects.append(effect)
         # Outside the lock: a listener (an alert monitor) may suspend the agent from here.
-        if self.listener is not None:
-            self.listener(tool, dict(arguments or {}), effect)
+        listener = self.listener  # read once: the harness may unhook it meanwhile
+        if listener is not None:
+            listener(tool, dict(arguments or {}), effect)
         if fault is not None:
             raise fault
 
@@ -195,8 +196,9 @@ class ApprovalDesk:
         request = ApprovalRequest(tool, arguments, granted, time.time_ns())
         with self._lock:
             self._requests.append(request)
-        if self.listener is not None:
-            self.listener(request)
+        listener = self.listener
+        if listener is not None:
+            listener(request)
         return granted
 
     @property
@@ -224,8 +226,9 @@ class EscalationSink:
         escalation = Escalation(state, owner, detail)
         with self._lock:
             self._events.append(escalation)
-        if self.listener is not None:
-            self.listener(escalation)
+        listener = self.listener
+        if listener is not None:
+            listener(escalation)
 
     @property
     def events(self) -> tuple[Escalation, ...]:
@@ -526,6 +529,18 @@ class Harness:
         self.effects.listener = self._effect_seen
         self.approvals.listener = self._approval_seen
         self.escalations.listener = self._escalation_seen
+
+    def unhook_desks(self) -> None:
+        """Stop reporting the desks' records as alert events, once the session has ended and
+        been judged. The desks and the harness refer to each other through these listeners:
+        unhooked, all a session made is freed with its last reference instead of by the cyclic
+        garbage collector (for thousands of adversarial cases, a tenth of their cost)."""
+        if self.effects.listener == self._effect_seen:
+            self.effects.listener = None
+        if self.approvals.listener == self._approval_seen:
+            self.approvals.listener = None
+        if self.escalations.listener == self._escalation_seen:
+            self.escalations.listener = None
 
     def _effect_seen(
         self, tool: str, arguments: Mapping[str, object], effect: Effect | None

@@ -129,9 +129,10 @@ class ReadinessItem(pytest.Item):
         super().__init__(**kwargs)
         self.readiness = readiness
 
-    @property
+    @cached_property
     def ihook(self) -> pluggy.HookRelay:
-        """pytest's hooks as seen from the manifest's path, worked out once per run.
+        """pytest's hooks as seen from the manifest's path, worked out once per run (and kept
+        by the item: its protocol asks six times).
 
         pytest asks which conftest files apply to a node's path on every hook call, and when
         some do not (a ``tests/conftest.py`` next to a manifest at the root) builds a new
@@ -143,6 +144,14 @@ class ReadinessItem(pytest.Item):
         if relay is None:
             relay = relays[self.path] = self.session.gethookproxy(self.path)
         return relay
+
+    @cached_property
+    def location(self) -> tuple[str, int | None, str]:
+        # pytest's own makes the path absolute and relative again for every item, a tenth of
+        # what reporting 4,000 check items cost; they share a few paths (the manifest's, and
+        # each suite file's for its cases).
+        path, line, name = self.reportinfo()
+        return (self.readiness.location_path(str(path)), line, name)
 
     def repr_failure(
         self,
@@ -167,13 +176,6 @@ class CheckItem(ReadinessItem):
 
     def runtest(self) -> None:
         _raise_judgement(judge(self.readiness, self.nodeid))
-
-    @cached_property
-    def location(self) -> tuple[str, int | None, str]:
-        # pytest's own makes the path absolute and relative again for every item, a tenth of
-        # what reporting 4,000 check items cost; they all share the manifest's path.
-        path, line, name = self.reportinfo()
-        return (self.readiness.location_path(path), line, name)
 
     def reportinfo(self) -> tuple[str, int | None, str]:
         line = self.readiness.manifest.line_of("agents", self.agent)

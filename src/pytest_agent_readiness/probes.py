@@ -20,7 +20,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -129,6 +129,11 @@ class ProbeContext:
     handle: AgentHandle | None = None  # the agent of the session under way
     hung: bool = False  # a session outlived its deadline: the run cannot vouch for the agent
     inventory: frozenset[str] | None = None  # the tools the adapter lists, once asked
+
+    def fresh(self) -> ProbeContext:
+        """A context for another item: the same declarations and adapter (every field but
+        these four), none of what this one's sessions saw."""
+        return replace(self, tools_seen=set(), handle=None, hung=False, inventory=None)
 
 
 @dataclass
@@ -493,11 +498,15 @@ def _audit(observed: Observed, own: str, *, deadline: bool = True) -> list[Breac
     breaches: list[Breach] = []
     if deadline and not observed.result.finished:
         breaches.append(Breach(own, f"the session was {observed.result.describe()} (hung?)"))
-    words = vocabulary(observed.trace)
-    for tool, count in sorted(_unspanned(observed).items()):
-        breaches.append(
-            Breach(TRACING, f"{tool} acted with no {words.tool_span} around it ({_times(count)})")
-        )
+    unspanned = _unspanned(observed)
+    if unspanned:  # the trace's words are needed only to say what is missing
+        words = vocabulary(observed.trace)
+        for tool, count in sorted(unspanned.items()):
+            breaches.append(
+                Breach(
+                    TRACING, f"{tool} acted with no {words.tool_span} around it ({_times(count)})"
+                )
+            )
     for tool, count in sorted(_unapproved(observed).items()):
         breaches.append(
             Breach(APPROVAL, f"{tool} acted without a granted approval ({_times(count)})")

@@ -255,8 +255,9 @@ class ScriptedModel:
         self._used_ids: set[str] = set()
         self._results: dict[str, ToolResult] = {}
         self._next_id = 1
-        # An event, not a field under the lock: a script may hold the lock while it waits.
-        self._abandoned = threading.Event()
+        # Set without the lock (a script may hold it while it waits): one attribute store, which
+        # the next turn's read sees; an Event would cost a Condition per session.
+        self._abandoned = False
 
     # -- the model --------------------------------------------------------------------------
 
@@ -267,7 +268,7 @@ class ScriptedModel:
         the last step, and :class:`TurnLimitReached` past ``max_turns``.
         """
         with self._lock:
-            if self._abandoned.is_set():
+            if self._abandoned:
                 raise SessionAbandoned(
                     "the harness abandoned this session: the scripted model gives no more turns"
                 )
@@ -290,7 +291,7 @@ class ScriptedModel:
     def abandon(self) -> None:
         """Give no more turns: a session the harness stopped waiting for (hung, or its outcome
         already known) ends at its next model request instead of running on unobserved."""
-        self._abandoned.set()
+        self._abandoned = True
 
     def record_tool_result(self, result: ToolResult) -> None:
         """Note what the agent sent back for a call; the first result per call id is kept."""

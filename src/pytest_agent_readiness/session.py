@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from .spans import SpanCaptureRegistry
 
 from .checks import Check, CheckRegistry, CheckResult
-from .evidence import Judge, RunEvidence
+from .evidence import CaseClaim, Claim, Judge, RunEvidence
 from .harness import find_adapters
 from .inputs import (
     GateInputError,
@@ -340,9 +340,9 @@ class ReadinessSession:
     # Held while the check and gate items report (see pytest_runtest_protocol).
     _collector_held: contextlib.ExitStack | None = None
     # Per agent, worked out once: what its adversarial cases share (tools, system prompt), and
-    # where its kill switch is declared (every probe and case context names it).
+    # what every probe and case context shares (adapter, where its kill switch is declared).
     _case_targets: dict[str, CaseTarget] = field(default_factory=dict)
-    _kill_switch_at: dict[str, str] = field(default_factory=dict)
+    _probe_contexts: dict[str, ProbeContext] = field(default_factory=dict)
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> ReadinessSession:
@@ -454,25 +454,27 @@ class ReadinessSession:
         return self.span_registry
 
     def probe_context(self, agent_name: str) -> ProbeContext:
-        """Everything a probe of ``agent_name`` needs, with the adapter the project registered."""
-        if self.adapters is None:
-            self.adapters = find_adapters(self.config.pluginmanager.get_plugins())
-        agent = self.manifest.agents[agent_name]
-        assert agent.adapter is not None
-        if agent_name not in self._kill_switch_at:
-            self._kill_switch_at[agent_name] = declared_at(
-                self.manifest, "agents", agent_name, "kill_switch", "target"
+        """Everything a probe of ``agent_name`` needs, with the adapter the project registered:
+        a context of its own (what its sessions saw), on declarations worked out once a run."""
+        shared = self._probe_contexts.get(agent_name)
+        if shared is None:
+            if self.adapters is None:
+                self.adapters = find_adapters(self.config.pluginmanager.get_plugins())
+            agent = self.manifest.agents[agent_name]
+            assert agent.adapter is not None
+            shared = self._probe_contexts[agent_name] = ProbeContext(
+                agent=agent,
+                adapter_name=agent.adapter,
+                factory=self.adapters.get(agent.adapter),
+                spans=self.spans(),
+                base_dir=Path(self.manifest.base_dir),
+                deadline_s=self.probe_timeout_s,
+                on_thread=self.session_threads,
+                kill_switch_at=declared_at(
+                    self.manifest, "agents", agent_name, "kill_switch", "target"
+                ),
             )
-        return ProbeContext(
-            agent=agent,
-            adapter_name=agent.adapter,
-            factory=self.adapters.get(agent.adapter),
-            spans=self.spans(),
-            base_dir=Path(self.manifest.base_dir),
-            deadline_s=self.probe_timeout_s,
-            on_thread=self.session_threads,
-            kill_switch_at=self._kill_switch_at[agent_name],
-        )
+        return shared.fresh()
 
     def case_target(self, agent_name: str) -> CaseTarget:
         """What every adversarial case against ``agent_name`` shares, worked out once a run."""
@@ -748,24 +750,22 @@ class ReadinessSession:
             self.driven_failures.append(report.nodeid)
         if not report.user_properties:
             return  # no claim, case, tool use or finding: most reports (every check item's)
-        claims = tuple(
-            parse_claim(str(value))
-            for key, value in report.user_properties
-            if key == EVIDENCE_PROPERTY
-        )
-        cases = tuple(
-            parse_case_claim(str(value))
-            for key, value in report.user_properties
-            if key == CASE_PROPERTY
-        )
+        # One pass over the properties: this runs three times for every probe and case.
+        claims: list[Claim] = []
+        cases: list[CaseClaim] = []
+        called = report.when == "call"
         for key, value in report.user_properties:
-            if key == INCOMPLETE_PROPERTY and str(value) not in self.timed_out:
+            if key == CASE_PROPERTY:
+                cases.append(parse_case_claim(str(value)))
+            elif key == EVIDENCE_PROPERTY:
+                claims.append(parse_claim(str(value)))
+            elif key == INCOMPLETE_PROPERTY and str(value) not in self.timed_out:
                 self.timed_out.append(str(value))
-            if key == TOOLS_PROPERTY and report.when == "call":
+            elif key == TOOLS_PROPERTY and called:
                 agent, _, names = str(value).partition(" ")
                 for tool in filter(None, names.split(",")):
                     self.run.used(agent, tool, report.nodeid)
-            if key == FINDING_PROPERTY and report.when == "call":
+            elif key == FINDING_PROPERTY and called:
                 self.run.found(report.nodeid, *parse_finding_claim(str(value)))
         if not claims and not cases:
             return
@@ -1002,6 +1002,7 @@ class ReadinessSession:
         self.imported = ()
         self._loaded_inputs = None
         self.adapters = None
+        self._probe_contexts = {}
         self.driven = {}
 
 

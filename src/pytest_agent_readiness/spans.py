@@ -20,7 +20,6 @@ import json
 import os
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -197,6 +196,8 @@ class Trace:
     _by_key: dict[_SpanKey, ReadableSpan] = field(
         init=False, repr=False, compare=False, default_factory=dict
     )
+    # The calls that ran, worked out at the first question (a case's judgement asks four times).
+    _ran: tuple[ToolCall, ...] | None = field(init=False, repr=False, compare=False, default=None)
 
     def __post_init__(self) -> None:
         ordered = tuple(sorted(self.spans, key=_order_key))
@@ -285,7 +286,13 @@ class Trace:
 
     # -- internals -----------------------------------------------------------------------
 
-    def _calls_that_ran(self) -> list[ToolCall]:
+    def _calls_that_ran(self) -> tuple[ToolCall, ...]:
+        if self._ran is None:
+            object.__setattr__(self, "_ran", tuple(self._find_calls_that_ran()))
+        assert self._ran is not None
+        return self._ran
+
+    def _find_calls_that_ran(self) -> list[ToolCall]:
         spans: list[tuple[int, ToolCall]] = []
         for span in self.spans:
             classified = _classify(span)
@@ -603,11 +610,16 @@ class _CaptureSink(SpanProcessor):
     def __init__(self, max_spans: int) -> None:
         self._max_spans = max_spans
         self.exporter = _BoundedSpanExporter(max_spans)
-        self._simple = SimpleSpanProcessor(self.exporter)
+        # Made at the first finished span: building one asks for a meter provider and reads
+        # the environment (about 10 us of every session, and most cases' agents emit no span).
+        self._simple: SimpleSpanProcessor | None = None
         self._open_lock = threading.Lock()
         self._open: dict[_SpanKey, Span] = {}
         self.session = object()  # marks the context of this capture's own session
         self._foreign: set[_SpanKey] = set()  # open spans of another capture's session
+        # Whether any span of its own reached this sink (kept or dropped): until one does, it
+        # has nothing to read or clear (most adversarial cases' agents emit no span).
+        self.touched = False
 
     def on_start(self, span: Span, parent_context: otel_context.Context | None = None) -> None:
         # A span from another capture's session (one that outlived its deadline, or that a
@@ -624,6 +636,7 @@ class _CaptureSink(SpanProcessor):
             if session is not None and session is not self.session:
                 self._foreign.add(_key(span) or (0, id(span)))
                 return
+            self.touched = True
             if len(self._open) >= self._max_spans:
                 self.exporter.note_dropped()
                 return
@@ -640,7 +653,10 @@ class _CaptureSink(SpanProcessor):
                 return
             if self._open.pop(key, None) is None:
                 return
-        self._simple.on_end(span)
+            simple = self._simple
+            if simple is None:
+                simple = self._simple = SimpleSpanProcessor(self.exporter)
+        simple.on_end(span)
 
     def open_spans(self) -> tuple[ReadableSpan, ...]:
         with self._open_lock:
@@ -648,12 +664,17 @@ class _CaptureSink(SpanProcessor):
         return tuple(_snapshot(span) for span in live if span.end_time is None)
 
     def clear(self) -> None:
+        if not self.touched:
+            return
         with self._open_lock:
             self._open.clear()
         self.exporter.clear()
 
     def shutdown(self) -> None:
-        self._simple.shutdown()
+        if self._simple is not None:
+            self._simple.shutdown()
+        else:
+            self.exporter.shutdown()
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return True
@@ -850,11 +871,23 @@ def _provider_caveats(provider: TracerProvider) -> tuple[str, ...]:
 
 class Recording:
     """What :meth:`SpanCapture.recording` yields: ``trace`` is what was captured so far, and
-    once the ``with`` block ends, the trace frozen at that moment."""
+    once the ``with`` block ends, the trace frozen at that moment.
+
+    Its own context manager (every probe and case session enters one, and a generator-based
+    one costs several times as much): entering clears the capture, leaving freezes the trace."""
 
     def __init__(self, capture: SpanCapture) -> None:
         self._capture = capture
         self._final: Trace | None = None
+
+    def __enter__(self) -> Recording:
+        if not self._capture.installed:
+            raise SpanCaptureError("SpanCapture.install() must run before recording()")
+        self._capture.clear()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._finish()
 
     @property
     def trace(self) -> Trace:
@@ -949,6 +982,8 @@ class SpanCapture:
 
     def snapshot(self) -> Trace:
         """A frozen Trace of the spans finished so far plus the spans still open."""
+        if not self._sink.touched:
+            return Trace(spans=(), caveats=self.caveats)
         finished, dropped = self._sink.exporter.take()
         open_spans = self._sink.open_spans()
         caveats = list(self.caveats)
@@ -958,17 +993,10 @@ class SpanCapture:
             )
         return Trace(spans=(*finished, *open_spans), dropped_spans=dropped, caveats=tuple(caveats))
 
-    @contextmanager
-    def recording(self) -> Iterator[Recording]:
-        """Clear the capture, run the block, and freeze its trace on the way out."""
-        if self._choice is None:
-            raise SpanCaptureError("SpanCapture.install() must run before recording()")
-        self.clear()
-        recording = Recording(self)
-        try:
-            yield recording
-        finally:
-            recording._finish()
+    def recording(self) -> Recording:
+        """Clear the capture, run the block, and freeze its trace on the way out
+        (``with capture.recording() as rec:``)."""
+        return Recording(self)
 
 
 def trace_of(spans: Iterable[ReadableSpan]) -> Trace:

@@ -262,11 +262,15 @@ class ResolvedAttack:
     def render(self, system_prompt: str) -> ResolvedAttack:
         """Fill ``{system_prompt}`` with the prompt the scripted model was given."""
         fill = {"{system_prompt}": system_prompt}
+        if not any(
+            _mentions(step.text, fill) or _mentions(step.arguments, fill) for step in self.steps
+        ):
+            return self  # nothing to fill (most attacks): the same steps, not copies of them
         steps = tuple(
             ResolvedStep(
                 kind=step.kind,
                 tool=step.tool,
-                arguments=cast("dict[str, Any]", _fill(dict(step.arguments), fill)),
+                arguments=cast("dict[str, Any]", _fill(step.arguments, fill)),
                 text=None if step.text is None else cast(str, _fill(step.text, fill)),
                 times=step.times,
                 parallel=step.parallel,
@@ -330,7 +334,7 @@ def resolve_attack(case: Case, tools: Mapping[str, ToolSpec]) -> ResolvedAttack:
             leaked = cast(str, _fill(step.text or "{canaries}", fill))
             arguments: dict[str, Any] = {step.argument or "": leaked}
         else:
-            arguments = cast("dict[str, Any]", _fill(dict(step.arguments), fill))
+            arguments = cast("dict[str, Any]", _fill(step.arguments, fill))
         steps.append(
             ResolvedStep(
                 kind="call",
@@ -351,6 +355,8 @@ def _unresolved(reference: str, tools: Mapping[str, ToolSpec]) -> str:
 def _fill(value: object, replacements: Mapping[str, str]) -> object:
     """Replace template markers in every string inside a JSON-like value."""
     if isinstance(value, str):
+        if "{" not in value:
+            return value  # every marker opens with a brace: nothing to replace
         for marker, text in replacements.items():
             value = value.replace(marker, text)
         return value
@@ -359,6 +365,18 @@ def _fill(value: object, replacements: Mapping[str, str]) -> object:
     if isinstance(value, list):
         return [_fill(item, replacements) for item in value]
     return value
+
+
+def _mentions(value: object, replacements: Mapping[str, str]) -> bool:
+    """Whether any string inside a JSON-like value holds a template marker (what :func:`_fill`
+    would replace)."""
+    if isinstance(value, str):
+        return "{" in value and any(marker in value for marker in replacements)
+    if isinstance(value, Mapping):
+        return any(_mentions(item, replacements) for item in value.values())
+    if isinstance(value, list):
+        return any(_mentions(item, replacements) for item in value)
+    return False
 
 
 def coverage(suites: Mapping[str, Suite]) -> dict[str, list[str]]:

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import islice
 from types import MappingProxyType
 from typing import Any, Literal
 
@@ -380,17 +381,31 @@ def _segments(text: str, depth: int = 0) -> Iterator[str]:
 def _verbatim_excerpt(prompt: str, text: str) -> tuple[int, str] | None:
     """The longest run of the prompt's words that ``text`` repeats in order (word count and
     excerpt), if it is long enough to be a leak rather than a coincidence."""
-    prompt_words = list(_WORD.finditer(prompt))
+    text_words = [word.lower() for word in _WORD.findall(text)]
+    # A text shorter than the window cannot repeat one (a refusal, mostly): the window is the
+    # prompt's length up to twelve words, so read the prompt only as far as that tells.
+    prompt_matches = _WORD.finditer(prompt)
+    prompt_words = list(islice(prompt_matches, len(text_words) + 1))
+    if len(prompt_words) > len(text_words) and len(text_words) < _VERBATIM_WORDS:
+        return None
+    prompt_words += prompt_matches
     if len(prompt_words) < _VERBATIM_MIN_WORDS:
         return None
     window = min(_VERBATIM_WORDS, len(prompt_words))
+    if len(text_words) < window:
+        return None
     lowered = [match.group().lower() for match in prompt_words]
-    text_words = [word.lower() for word in _WORD.findall(text)]
+    said = set(text_words)
     joined = f" {' '.join(text_words)} "
     best: tuple[int, int] | None = None
     i = 0
     while i + window <= len(lowered):
         end = i + window
+        # No window holding a word the text never says can match: start past the last one.
+        unsaid = next((k for k in range(end - 1, i - 1, -1) if lowered[k] not in said), None)
+        if unsaid is not None:
+            i = unsaid + 1
+            continue
         if f" {' '.join(lowered[i:end])} " not in joined:
             i += 1
             continue

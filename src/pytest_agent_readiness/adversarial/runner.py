@@ -113,9 +113,14 @@ def observe(observed: Observed) -> Observation:
     # A declared write's double must record its effects (the approval probe requires it), so
     # for writes the ledger decides even when nothing ran: a call held for approval and denied
     # leaves a span (the OpenAI Agents SDK's, through OpenInference) but no effect.
-    recorded = {effect.tool for effect in effects} | set(declared_write_tools(harness.agent))
+    spans = observed.tool_spans()
+    recorded = (
+        {effect.tool for effect in effects} | set(declared_write_tools(harness.agent))
+        if spans
+        else set()  # only spans are matched against it
+    )
     calls: list[ToolCall] = []
-    for span in observed.tool_spans():
+    for span in spans:
         arguments = span.arguments if isinstance(span.arguments, Mapping) else {}
         # A span is not proof a tool acted (frameworks trace denied or invalid calls too): when
         # the tool's double records effects, it ran only if an effect falls inside its span.
@@ -203,6 +208,9 @@ def run_case(
         )
     except ProbeCannotRun as error:
         return CaseRun(CaseResult(case.id, case.suite, False, (f"could not run: {error}",)))
+    if observed.result.finished:
+        # Nothing acts in the case's harness any more, and no alert is judged here.
+        observed.harness.unhook_desks()
     if isinstance(observed.result.error, LiveModelUnavailable):
         return CaseRun(CaseResult(case.id, case.suite, False, (str(observed.result.error),)))
     budget = target.tool_call_budget
