@@ -59,7 +59,7 @@ class Sizes:
     stub_work_ms: float = 0.0
     # The xdist rows' workload: cases that do real work, as a guard or a model call does (a
     # do-nothing case costs less than pytest-xdist's own hand-over of its reports).
-    xdist_cases: int = 400
+    xdist_cases: int = 600
     xdist_work_ms: float = 20.0
 
 

@@ -555,7 +555,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "rows (default 0, the issue's stub)",
     )
     parser.add_argument(
-        "--xdist-cases", type=int, default=None, help="cases of the xdist rows (default 400)"
+        "--xdist-cases", type=int, default=None, help="cases of the xdist rows (default 600)"
     )
     parser.add_argument(
         "--xdist-work-ms",
