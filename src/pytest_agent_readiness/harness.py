@@ -174,6 +174,8 @@ class EffectsLedger:
 
 @dataclass(frozen=True)
 class ApprovalRequest:
+    """One approval the agent asked for, and the decision it got."""
+
     tool: str
     arguments: Mapping[str, object]
     granted: bool
@@ -209,6 +211,8 @@ class ApprovalDesk:
 
 @dataclass(frozen=True)
 class Escalation:
+    """One escalation: the state, the owner it went to, and what the agent said."""
+
     state: str
     owner: str
     detail: str

@@ -62,6 +62,8 @@ def next_stage(stage: Stage) -> Stage | None:
 
 @dataclass(frozen=True)
 class Owner:
+    """The accountable person: a name and an e-mail, or one string as written."""
+
     name: str | None
     email: str | None
     raw: str | None = None  # when written as one string
@@ -69,6 +71,8 @@ class Owner:
 
 @dataclass(frozen=True)
 class Tool:
+    """A tool the agent may call: its access, its approval, the decision it carries out."""
+
     name: str
     access: Literal["read", "write", "admin"]
     approval: Literal["required", "none"]
@@ -85,6 +89,8 @@ class Tool:
 
 @dataclass(frozen=True)
 class KillSwitch:
+    """How the agent is halted (``mechanism`` and ``target``), how fast, and by whom."""
+
     mechanism: Literal["env", "file", "callable", "http"]
     target: str
     halt_within_s: float
@@ -93,6 +99,8 @@ class KillSwitch:
 
 @dataclass(frozen=True)
 class Budgets:
+    """Per-session and per-day limits on what the agent may spend."""
+
     tokens_per_session: int | None = None
     tool_calls_per_session: int | None = None
     sequential_actions_without_confirmation: int | None = None
@@ -101,6 +109,8 @@ class Budgets:
 
 @dataclass(frozen=True)
 class Alert:
+    """A monitored signal: the threshold over a window, and what crossing it does."""
+
     signal: str
     threshold: float
     window: str
@@ -111,6 +121,8 @@ class Alert:
 
 @dataclass(frozen=True)
 class Prompt:
+    """A versioned prompt file, with the version to roll back to."""
+
     path: str
     version: str
     rollback_to: str | None
@@ -119,6 +131,8 @@ class Prompt:
 
 @dataclass(frozen=True)
 class RedTeamImport:
+    """A red-team tool's results file, counted as the adversarial suite ``suite``."""
+
     tool: str
     path: str
     suite: str
@@ -127,6 +141,8 @@ class RedTeamImport:
 
 @dataclass(frozen=True)
 class Adversarial:
+    """The adversarial suites the agent must pass, and at what pass rate."""
+
     suites: tuple[str, ...]
     min_pass_rate: float
     suite_dirs: tuple[str, ...] = ()
@@ -135,6 +151,8 @@ class Adversarial:
 
 @dataclass(frozen=True)
 class Drift:
+    """The metric drift is detected on, its threshold and what a breach does."""
+
     metric: str
     threshold: float
     action: str
@@ -142,6 +160,8 @@ class Drift:
 
 @dataclass(frozen=True)
 class Outcomes:
+    """Outcome metrics against their baseline, and where the measured values are."""
+
     baseline: Mapping[str, float]
     thresholds: Mapping[str, Mapping[str, float]]
     measured_path: str | None
@@ -149,6 +169,8 @@ class Outcomes:
 
 @dataclass(frozen=True)
 class RiskAssessment:
+    """One recorded risk assessment: its scope, who made it, when, and where it lives."""
+
     scope: str
     assessed_by: str
     date: str
@@ -190,6 +212,8 @@ class Agent:
 
 @dataclass(frozen=True)
 class Waiver:
+    """A waiver of one check for one agent: why, who approved it, until when."""
+
     check: str
     agent: str
     reason: str
@@ -200,6 +224,8 @@ class Waiver:
 
 @dataclass(frozen=True)
 class Gate:
+    """The release gate: the minimum total and the minimum per dimension."""
+
     min_total: int = 14
     min_dimension: int = 3
 
