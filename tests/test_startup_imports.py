@@ -58,6 +58,9 @@ def loaded_by_a_run(
     write_toy_project(pytester, {"suites": ["tool_misuse"], "min_pass_rate": 1.0}, adapter=adapter)
     pytester.makepyfile(loaded_modules=RECORDER)
     monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    # Coverage measuring the child (this project's test command measures subprocesses) would
+    # load modules of its own, pickle among them.
+    monkeypatch.delenv("COVERAGE_PROCESS_CONFIG", raising=False)
     result = pytester.runpytest_subprocess(
         *("-p", "agent_readiness", "-p", "loaded_modules", "--readiness"),
         *("--readiness-as-of=2026-11-25", "-rA", *args),
