@@ -30,7 +30,8 @@ pytest-xdist disabled (``-p no:NAME``, listed in the header). Before measuring, 
 compiles this package's modules to bytecode, as pip does when it installs the wheel (pytest and
 the other installed packages of the floor side have theirs): an editable install of a checkout
 has none, and where ``PYTHONDONTWRITEBYTECODE`` is set (as many container images set it) every
-run would compile every module it imports again. ``--no-compile`` measures without it.
+run would compile every module it imports again. ``--no-compile`` leaves the package's bytecode as
+it finds it.
 """
 
 from __future__ import annotations
@@ -570,7 +571,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--no-compile",
         action="store_true",
-        help="do not compile this package's modules to bytecode first (an editable checkout)",
+        help="leave this package's bytecode as it is (none in a fresh editable checkout)",
     )
     parser.add_argument("--keep", type=Path, default=None, help="build inputs here and keep them")
     args = parser.parse_args(argv)
@@ -626,7 +627,7 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
     """Every selected benchmark in order; 0 when all measured ones reach their targets."""
     settings = settings_from(args, workdir)
     cache = "not written (PYTHONDONTWRITEBYTECODE)" if sys.dont_write_bytecode else "written"
-    compiled = "package bytecode not compiled (--no-compile)"
+    compiled = "package bytecode left as it is (--no-compile)"
     if not args.no_compile:
         compiled = compile_package()
     print(
