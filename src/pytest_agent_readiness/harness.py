@@ -30,7 +30,6 @@ from __future__ import annotations
 import fnmatch
 import inspect
 import os
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -725,11 +724,9 @@ def run_session(
 
                 value = asyncio.run(_awaited(value))
             outcome["returned"] = value
-        except (KeyboardInterrupt, DeadlinePassed):
-            if here:  # a Ctrl-C meant for the run, or this session's deadline: not the agent's
-                raise
-            outcome["error"] = sys.exc_info()[1]
         except BaseException as error:  # the agent's own stop (budget, policy) is data here
+            if here and isinstance(error, (KeyboardInterrupt, DeadlinePassed)):
+                raise  # a Ctrl-C meant for the run, or this session's deadline: not the agent's
             outcome["error"] = error
         finally:
             if token is not None:
@@ -738,17 +735,14 @@ def run_session(
     started = time.monotonic()
     if here:
         finished = run_here(target, deadline_s, label)
-        elapsed = time.monotonic() - started
-        if not finished:
-            return SessionResult(False, elapsed_s=elapsed, deadline_s=deadline_s)
-        return SessionResult(True, outcome.get("returned"), outcome.get("error"), elapsed)
-    done = threading.Event()
-    start_session(target, done.set)  # on a reused daemon thread: a hung one is left behind
-    decided = while_running(done) if while_running is not None else False
-    if decided and not done.is_set():
-        elapsed = time.monotonic() - started
-        return SessionResult(False, elapsed_s=elapsed, deadline_s=deadline_s, abandoned=True)
-    finished = done.wait(timeout=max(0.0, deadline_s - (time.monotonic() - started)))
+    else:
+        done = threading.Event()
+        start_session(target, done.set)  # on a reused daemon thread: a hung one is left behind
+        decided = while_running(done) if while_running is not None else False
+        if decided and not done.is_set():
+            elapsed = time.monotonic() - started
+            return SessionResult(False, elapsed_s=elapsed, deadline_s=deadline_s, abandoned=True)
+        finished = done.wait(timeout=max(0.0, deadline_s - (time.monotonic() - started)))
     elapsed = time.monotonic() - started
     if not finished:
         return SessionResult(False, elapsed_s=elapsed, deadline_s=deadline_s)
