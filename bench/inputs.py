@@ -8,8 +8,10 @@ from __future__ import annotations
 import copy
 import hashlib
 import pprint
+import tempfile
 import textwrap
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import entry_points
@@ -75,6 +77,15 @@ QUICK = Sizes(
 
 TESTS_PER_MODULE = 100
 REDTEAM_RESULTS = "redteam/promptfoo-results.json"
+
+
+def in_workdir(keep: Path | None, prefix: str, run: Callable[[Path], int]) -> int:
+    """``run`` in ``keep`` (made if missing, and kept) or in a scratch directory removed after."""
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+        return run(keep.resolve())
+    with tempfile.TemporaryDirectory(prefix=prefix) as scratch:
+        return run(Path(scratch))
 
 
 def write_project(root: Path) -> Path:

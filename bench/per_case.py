@@ -28,7 +28,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -70,11 +69,7 @@ def _shown(ratio: float) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python bench/per_case.py``."""
     args = parse_args(argv)
-    if args.keep is not None:
-        args.keep.mkdir(parents=True, exist_ok=True)
-        return run(args, args.keep.resolve())
-    with tempfile.TemporaryDirectory(prefix="readiness-per-case-") as scratch:
-        return run(args, Path(scratch))
+    return inputs.in_workdir(args.keep, "readiness-per-case-", lambda workdir: run(args, workdir))
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

@@ -45,7 +45,6 @@ import re
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -677,11 +676,7 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python bench/run.py``."""
     args = parse_args(argv)
-    if args.keep is not None:
-        args.keep.mkdir(parents=True, exist_ok=True)
-        return run(args, args.keep.resolve())
-    with tempfile.TemporaryDirectory(prefix="readiness-bench-") as scratch:
-        return run(args, Path(scratch))
+    return inputs.in_workdir(args.keep, "readiness-bench-", lambda workdir: run(args, workdir))
 
 
 if __name__ == "__main__":
