@@ -394,7 +394,7 @@ def coverage(suites: Mapping[str, Suite]) -> dict[str, list[str]]:
 
 def load_builtin_suites() -> dict[str, Suite]:
     """The suites shipped inside the package, keyed by suite name."""
-    folder = resources.files(_PACKAGE) / "suites"
+    folder = _builtin_folder()
     order = {name: index for index, name in enumerate(BUILTIN_SUITES)}
     entries = sorted(
         (entry for entry in folder.iterdir() if entry.name.endswith(".yaml")),
@@ -405,7 +405,12 @@ def load_builtin_suites() -> dict[str, Suite]:
 
 def load_builtin_suite(name: str) -> Suite:
     """The built-in suite ``name`` (one of :func:`builtin_case_ids`), parsed alone."""
-    return _load_builtin(resources.files(_PACKAGE) / "suites" / f"{name}.yaml")
+    return _load_builtin(_builtin_folder() / f"{name}.yaml")
+
+
+def _builtin_folder() -> Traversable:
+    """Where the built-in suites and their index ship."""
+    return resources.files(_PACKAGE) / "suites"
 
 
 def _load_builtin(entry: Traversable) -> Suite:
@@ -424,7 +429,7 @@ def builtin_case_ids() -> Mapping[str, tuple[str, ...]]:
     it no longer matches them; ``python -m pytest_agent_readiness.reference`` writes it):
     enough to check a project's suites against the built-in ones without parsing them.
     """
-    text = (resources.files(_PACKAGE) / "suites" / _INDEX).read_text(encoding="utf-8")
+    text = (_builtin_folder() / _INDEX).read_text(encoding="utf-8")
     index: dict[str, list[str]] = json.loads(text)
     return MappingProxyType({name: tuple(ids) for name, ids in index.items()})
 
